@@ -1,0 +1,68 @@
+"""Published metadata: the JWKS (RFC 7517), RFC 8414 and OpenID discovery documents."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from issuer.config import IssuerSettings
+from issuer.errors import UnsupportedResponseType
+from issuer.services import Services
+
+router = APIRouter()
+
+
+def _etag_matches(if_none_match: str, etag: str) -> bool:
+    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+@router.get("/.well-known/jwks.json", summary="Public signing keys (JWKS)")
+async def jwks(request: Request, services: Services) -> Response:
+    document = services.keyring.jwks
+    headers = {
+        "Cache-Control": f"public, max-age={services.settings.jwks_max_age}",
+        "ETag": document.etag,
+    }
+    if _etag_matches(request.headers.get("if-none-match", ""), document.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(document.body, media_type="application/json", headers=headers)
+
+
+def authorization_server_metadata(settings: IssuerSettings) -> dict[str, Any]:
+    """RFC 8414 §2 metadata, plus the members OpenID Connect Discovery 1.0 §3 requires."""
+    base = settings.url
+    return {
+        "issuer": base,
+        "token_endpoint": f"{base}/token",
+        "jwks_uri": f"{base}/.well-known/jwks.json",
+        # OIDC discovery requires an authorization endpoint; ours answers every request with
+        # unsupported_response_type, since the password grant is the only one offered.
+        "authorization_endpoint": f"{base}/authorize",
+        "grant_types_supported": ["password"],
+        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "scopes_supported": sorted(settings.scopes),
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "claims_supported": [
+            "iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "preferred_username",
+        ],
+    }
+
+
+@router.get("/.well-known/oauth-authorization-server", summary="RFC 8414 metadata")
+async def oauth_metadata(services: Services) -> JSONResponse:
+    return JSONResponse(authorization_server_metadata(services.settings))
+
+
+@router.get("/.well-known/openid-configuration", summary="OpenID discovery")
+async def openid_configuration(services: Services) -> JSONResponse:
+    return JSONResponse(authorization_server_metadata(services.settings))
+
+
+@router.get("/authorize", include_in_schema=False)
+async def authorize() -> Response:
+    # RFC 6749 §4.1.2.1: with no registered redirect URI to send the error to, answer directly.
+    raise UnsupportedResponseType("this issuer offers only the password grant at /token")
+

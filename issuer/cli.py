@@ -1,0 +1,169 @@
+"""`python -m issuer`: serve, and manage users and signing keys in the issuer's database."""
+
+import argparse
+import getpass
+import json
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import uvicorn
+from pydantic import ValidationError
+
+from issuer.app import build_services
+from issuer.config import IssuerSettings
+from issuer.keys.store import KeyNotFound
+from issuer.users import UserError
+from shared.logging import configure_logging
+from shared.settings import describe_settings_error
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m issuer", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the issuer over HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+
+    users = commands.add_parser("users", help="manage users").add_subparsers(
+        dest="action", required=True
+    )
+    add = users.add_parser("add", help="add a user")
+    add.add_argument("name")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.add_argument("--scope", action="append", dest="scopes", metavar="S", help="repeatable")
+    users.add_parser("list", help="list users")
+    remove = users.add_parser("remove", help="remove a user")
+    remove.add_argument("name")
+
+    keys = commands.add_parser("keys", help="manage signing keys").add_subparsers(
+        dest="action", required=True
+    )
+    listing = keys.add_parser("list", help="list signing keys and their states")
+    listing.add_argument("--json", action="store_true")
+    rotate = keys.add_parser("rotate", help="publish a new key that activates after publish-ahead")
+    rotate.add_argument("--now", action="store_true", help="activate it at once")
+    revoke = keys.add_parser("revoke", help="unpublish and destroy a key at once")
+    revoke.add_argument("kid")
+    revoke.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise UserError("stdin is not a terminal: pass --password-stdin and pipe the password")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat password: "):
+        raise UserError("the passwords do not match")
+    return first
+
+
+def _when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "-"
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _users(args: argparse.Namespace, settings: IssuerSettings) -> int:
+    users = build_services(settings, time.time).users
+    if args.action == "add":
+        scopes = frozenset(args.scopes or settings.default_scopes)
+        unknown = scopes - set(settings.scopes)
+        if unknown:
+            return _fail(f"unknown scope {' '.join(sorted(unknown))} (see ISSUER_SCOPES)")
+        user = users.add(args.name, _read_password(args.password_stdin), scopes)
+        print(f"added {user.username} (sub {user.id}, scopes {' '.join(sorted(user.scopes))})")
+    elif args.action == "list":
+        for user in users.list():
+            print(f"{user.username}\t{user.id}\t{' '.join(sorted(user.scopes))}")
+    elif not users.remove(args.name):
+        return _fail(f"no user named {args.name!r}")
+    else:
+        print(f"removed {args.name}")
+    return 0
+
+
+def _keys(args: argparse.Namespace, settings: IssuerSettings) -> int:
+    lifecycle = build_services(settings, time.time).keyring.lifecycle
+    now = time.time()
+    if args.action == "list":
+        rows = [
+            {
+                "kid": key.kid,
+                "state": str(state),
+                "created": _when(key.created_at),
+                "activates": _when(key.activates_at),
+                "retires": _when(retires),
+            }
+            for key, state, retires in lifecycle.states(now)
+        ]
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        for row in [] if args.json else rows:
+            print("\t".join(row.values()))
+    elif args.action == "rotate":
+        rotation = lifecycle.rotate(now, immediately=args.now)
+        verb = "published" if rotation.created else "already published"
+        print(f"{verb} {rotation.key.kid}; it signs from {_when(rotation.key.activates_at)}")
+        if args.now:
+            print(
+                "warning: it signs at once; verifiers holding a cached key set fetch it on first "
+                "sight (an unknown kid), but ones that do not refetch reject its tokens until "
+                "their cache expires",
+                file=sys.stderr,
+            )
+    else:
+        if not args.yes and not _confirm(f"Revoke {args.kid}? Its tokens stop verifying. [y/N] "):
+            return _fail("not confirmed; nothing changed")
+        replacement = lifecycle.revoke(args.kid, now)
+        print(f"revoked {args.kid}; now signing with {replacement.kid if replacement else '-'}")
+    return 0
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    return input(question).strip().lower() in ("y", "yes")
+
+
+def _serve(args: argparse.Namespace, settings: IssuerSettings) -> int:
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        "issuer.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=None,
+        access_log=False,  # the token endpoint logs its own structured line
+        server_header=False,
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = IssuerSettings()
+    except ValidationError as error:
+        print(describe_settings_error(error, "ISSUER_"), file=sys.stderr)
+        return 2
+    if args.command != "serve":
+        configure_logging("WARNING")
+    command = {"serve": _serve, "users": _users, "keys": _keys}[args.command]
+    try:
+        return command(args, settings)
+    except (UserError, KeyNotFound, ValueError) as error:
+        return _fail(str(error) if not isinstance(error, KeyNotFound) else f"no key {error}")
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,126 @@
+"""The issuer's settings: environment variables prefixed `ISSUER_`, validated at start."""
+
+from pathlib import Path
+from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shared.settings import parse_duration, parse_list
+
+# OWASP Password Storage Cheat Sheet: equivalent argon2id minimums (memory KiB, iterations).
+OWASP_ARGON2ID_MINIMUMS = ((47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5))
+
+Seconds = Annotated[float, Field(gt=0)]
+ListFromEnv = Annotated[list[str], NoDecode]
+
+
+class IssuerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ISSUER_", extra="ignore")
+
+    url: str = "http://localhost:8000"
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    access_token_ttl: int = Field(default=900, ge=60, le=86400)
+    audience: str = Field(default="resource-api", min_length=1)
+    key_passphrase: SecretStr | None = None
+    key_passphrase_file: Path | None = None
+    demo_users: ListFromEnv = []
+    cors_origins: ListFromEnv = []
+    scopes: ListFromEnv = ["profile"]
+    default_scopes: ListFromEnv = ["profile"]
+    default_client_id: str = Field(default="default", min_length=1)
+    client_ids: ListFromEnv = []
+
+    jwks_max_age: int = Field(default=300, ge=0)
+    key_rotation_interval: Seconds = 30 * 86400
+    key_publish_ahead: Seconds = 3600
+    key_size: Literal[2048, 3072, 4096] = 2048
+    key_check_interval: Seconds = 5
+    # How long past `exp` a verifier may still accept a token (the largest leeway we allow
+    # verifiers); a retired key stays published for the token TTL plus this.
+    verifier_leeway: int = Field(default=60, ge=0, le=300)
+
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=7168)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    _split_lists = field_validator(
+        "demo_users", "cors_origins", "scopes", "default_scopes", "client_ids", mode="before"
+    )(parse_list)
+    _durations = field_validator(
+        "key_rotation_interval", "key_publish_ahead", "key_check_interval", mode="before"
+    )(parse_duration)
+
+    @field_validator("url")
+    @classmethod
+    def _issuer_url(cls, value: str) -> str:
+        # RFC 8414 §2: the issuer is an https (here also http, for local use) URL
+        # with no query or fragment components.
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an absolute http(s) URL")
+        if parts.query or parts.fragment:
+            raise ValueError("must have no query or fragment")
+        return value.rstrip("/")
+
+    @field_validator("demo_users")
+    @classmethod
+    def _demo_users(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            name, sep, password = entry.partition(":")
+            if not (sep and name and password):
+                raise ValueError("each entry must be NAME:PASSWORD")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if not any(
+            self.argon2_memory_kib >= memory and self.argon2_time_cost >= iterations
+            for memory, iterations in OWASP_ARGON2ID_MINIMUMS
+        ):
+            raise ValueError(
+                "ISSUER_ARGON2_MEMORY_KIB and ISSUER_ARGON2_TIME_COST are below OWASP's "
+                "argon2id minimums (for example 19456 KiB with 2 iterations)"
+            )
+        # Verifiers must see a new key before it signs: a cached JWKS is at most max-age old.
+        if self.jwks_max_age > self.key_publish_ahead / 2:
+            raise ValueError(
+                "ISSUER_JWKS_MAX_AGE must be at most half of ISSUER_KEY_PUBLISH_AHEAD, so that "
+                "verifiers holding a cached JWKS see a new key before it signs"
+            )
+        if self.key_publish_ahead >= self.key_rotation_interval:
+            raise ValueError(
+                "ISSUER_KEY_PUBLISH_AHEAD must be shorter than ISSUER_KEY_ROTATION_INTERVAL"
+            )
+        if not set(self.default_scopes) <= set(self.scopes):
+            raise ValueError("ISSUER_DEFAULT_SCOPES must be among ISSUER_SCOPES")
+        if self.key_passphrase is not None and self.key_passphrase_file is not None:
+            raise ValueError("set ISSUER_KEY_PASSPHRASE or ISSUER_KEY_PASSPHRASE_FILE, not both")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'issuer.db'}"
+
+    @property
+    def allowed_client_ids(self) -> frozenset[str]:
+        return frozenset([self.default_client_id, *self.client_ids])
+
+    def passphrase(self) -> bytes | None:
+        """The key passphrase from the variable or the file (a compose or Kubernetes secret)."""
+        if self.key_passphrase_file is not None:
+            secret = self.key_passphrase_file.read_text(encoding="utf-8").strip()
+        elif self.key_passphrase is not None:
+            secret = self.key_passphrase.get_secret_value()
+        else:
+            return None
+        if not secret:
+            raise ValueError("the key passphrase is empty")
+        return secret.encode("utf-8")
+
+    def demo_credentials(self) -> list[tuple[str, str]]:
+        return [tuple(entry.split(":", 1)) for entry in self.demo_users]  # type: ignore[misc]

@@ -1,0 +1,1 @@
+"""Signing keys: their lifecycle (next, active, retired, revoked), storage and in-memory use."""

@@ -1,0 +1,92 @@
+"""What changes keys: scheduled rotation and destruction, manual rotation, revocation.
+
+Every operation reads the keys, decides with `schedule`, and writes; creating a key relies on
+the unique `generation` to settle races between processes.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from issuer.keys import schedule as sched
+from issuer.keys.schedule import KeyState, Schedule, SigningKey
+from issuer.keys.store import KeyNotFound, KeyRaceLost, KeyStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    key: SigningKey
+    created: bool  # False when an already published next key was used
+
+
+class KeyLifecycle:
+    def __init__(self, store: KeyStore, schedule: Schedule) -> None:
+        self.store = store
+        self.schedule = schedule
+
+    def maintain(self, now: float) -> list[SigningKey]:
+        """Creates the key a rotation needs, destroys what has expired; returns all keys."""
+        keys = self.store.load()
+        activates_at = sched.next_activation(keys, now, self.schedule)
+        if activates_at is not None:
+            self._create(keys, activates_at, now)
+            keys = self.store.load()
+        for key in sched.keys_to_destroy(keys, now, self.schedule):
+            self.store.destroy_private(key.kid, now)
+            logger.info("signing key destroyed", extra={"kid": key.kid})
+        return self.store.load()
+
+    def rotate(self, now: float, *, immediately: bool = False) -> Rotation:
+        """Publishes a next key now, activating after publish-ahead (or at once)."""
+        keys = self.store.load()
+        waiting = self._next_key(keys, now)
+        if waiting is not None:
+            if immediately:
+                self.store.set_activation(waiting.kid, now)
+            return Rotation(self._reload(waiting.kid), created=False)
+        activates_at = now if immediately else now + self.schedule.publish_ahead
+        return Rotation(self._create(keys, activates_at, now), created=True)
+
+    def revoke(self, kid: str, now: float) -> SigningKey | None:
+        """Unpublishes and destroys a key at once; returns the key that signs from now on."""
+        keys = self.store.load()
+        target = next((key for key in keys if key.kid == kid), None)
+        if target is None:
+            raise KeyNotFound(kid)
+        was_active = sched.active_key(keys, now) == target
+        self.store.revoke(kid, now)
+        logger.warning("signing key revoked", extra={"kid": kid})
+        if not was_active:
+            return sched.active_key(self.store.load(), now)
+        # The revoked key signed: sign with the published next key at once, or a new one.
+        return self.rotate(now, immediately=True).key
+
+    def states(self, now: float) -> list[tuple[SigningKey, KeyState, float | None]]:
+        keys = self.store.load()
+        return [
+            (key, sched.state(key, keys, now, self.schedule), sched.retires_at(key, keys))
+            for key in keys
+        ]
+
+    def _create(self, keys: list[SigningKey], activates_at: float, now: float) -> SigningKey:
+        generation = sched.next_generation(keys)
+        try:
+            key = self.store.create(generation, activates_at, now)
+        except KeyRaceLost:
+            # Another process made this generation's key first: that one is the key.
+            return next(key for key in self.store.load() if key.generation == generation)
+        logger.info(
+            "signing key created",
+            extra={"kid": key.kid, "generation": generation, "activates_at": activates_at},
+        )
+        return key
+
+    def _next_key(self, keys: list[SigningKey], now: float) -> SigningKey | None:
+        return next(
+            (key for key in keys if sched.state(key, keys, now, self.schedule) is KeyState.NEXT),
+            None,
+        )
+
+    def _reload(self, kid: str) -> SigningKey:
+        return next(key for key in self.store.load() if key.kid == kid)

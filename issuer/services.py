@@ -1,0 +1,29 @@
+"""The long-lived objects a running issuer holds, built by the app's lifespan."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+
+from issuer.config import IssuerSettings
+from issuer.keys.keyring import KeyRing
+from issuer.users import UserStore
+from shared.clock import Clock
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerServices:
+    settings: IssuerSettings
+    clock: Clock
+    engine: Engine
+    users: UserStore
+    keyring: KeyRing
+
+
+def get_services(request: Request) -> IssuerServices:
+    services: IssuerServices = request.app.state.services
+    return services
+
+
+Services = Annotated[IssuerServices, Depends(get_services)]

@@ -1,0 +1,96 @@
+"""Users: who may ask for tokens, with their password hashes and allowed scopes."""
+
+import re
+import uuid
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.exc import IntegrityError
+
+from issuer.db import UserRow, session
+from issuer.passwords import password_matches
+from shared.clock import Clock
+
+_USERNAME = re.compile(r"^[A-Za-z0-9._@+-]{1,150}$")
+MAX_PASSWORD_LENGTH = 1024
+# RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
+
+
+class UserError(ValueError):
+    """A user could not be added or removed; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    username: str
+    scopes: frozenset[str]
+
+
+def _user(row: UserRow) -> User:
+    return User(id=row.id, username=row.username, scopes=frozenset(row.scopes.split()))
+
+
+class UserStore:
+    def __init__(self, engine: Engine, hasher: PasswordHasher, clock: Clock) -> None:
+        self._engine = engine
+        self._hasher = hasher
+        self._clock = clock
+        # Unknown users are checked against this, so they cost the same time as a wrong password.
+        self._dummy_hash = hasher.hash(uuid.uuid4().hex)
+
+    def add(self, username: str, password: str, scopes: frozenset[str]) -> User:
+        if not _USERNAME.match(username):
+            raise UserError("a username is 1 to 150 of the characters A-Z a-z 0-9 . _ @ + -")
+        if not password or len(password) > MAX_PASSWORD_LENGTH:
+            raise UserError(f"a password has 1 to {MAX_PASSWORD_LENGTH} characters")
+        if not scopes or not all(SCOPE_TOKEN.match(scope) for scope in scopes):
+            raise UserError("scopes must be one or more RFC 6749 scope tokens")
+        row = UserRow(
+            id=str(uuid.uuid4()),
+            username=username,
+            password_hash=self._hasher.hash(password),
+            scopes=" ".join(sorted(scopes)),
+            created_at=self._clock(),
+        )
+        try:
+            with session(self._engine) as db, db.begin():
+                db.add(row)
+        except IntegrityError:
+            raise UserError(f"user {username!r} already exists") from None
+        return _user(row)
+
+    def remove(self, username: str) -> bool:
+        with session(self._engine) as db, db.begin():
+            result = db.execute(delete(UserRow).where(UserRow.username == username))
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def list(self) -> list[User]:
+        with session(self._engine) as db:
+            rows = db.scalars(select(UserRow).order_by(UserRow.username))
+            return [_user(row) for row in rows]
+
+    def exists(self, username: str) -> bool:
+        with session(self._engine) as db:
+            return db.scalar(select(UserRow.id).where(UserRow.username == username)) is not None
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        """The user when the password matches; None otherwise, in comparable time either way.
+
+        Blocking (argon2 takes tens of milliseconds on purpose): call it from a worker thread.
+        """
+        with session(self._engine) as db:
+            row = db.scalar(select(UserRow).where(UserRow.username == username))
+            if row is None:
+                password_matches(self._hasher, self._dummy_hash, password)
+                return None
+            if not password_matches(self._hasher, row.password_hash, password):
+                return None
+            if self._hasher.check_needs_rehash(row.password_hash):
+                # The configured parameters changed since this hash was made: upgrade it now,
+                # while we hold the plain password.
+                row.password_hash = self._hasher.hash(password)
+                db.commit()
+            return _user(row)
