@@ -1,0 +1,1 @@
+"""The resource API: trusts the issuer only through its published keys."""

@@ -1,0 +1,88 @@
+"""The resource API's app factory: `GET /users/me` behind the shared verifier."""
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import httpx
+from fastapi import FastAPI, Security
+from fastapi.responses import JSONResponse
+
+from resource_api.config import ResourceApiSettings
+from shared.clock import Clock, system_clock
+from shared.logging import configure_logging
+from shared.verifier import (
+    AccessTokenVerifier,
+    BearerAuth,
+    JwksCache,
+    Principal,
+    VerifiedTokenCache,
+    add_bearer_error_handlers,
+)
+
+SCOPES = {"profile": "Read your own profile"}
+
+
+def create_app(
+    settings: ResourceApiSettings,
+    *,
+    clock: Clock = system_clock,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """`transport` lets tests reach an in-process issuer; by default keys come over HTTP."""
+    jwks = JwksCache(
+        settings.issuer_url,
+        jwks_url=settings.jwks_url,
+        policy=settings.jwks_policy,
+        transport=transport,
+        clock=clock,
+    )
+    verifier = AccessTokenVerifier(
+        jwks,
+        audience=settings.audience,
+        leeway=settings.leeway,
+        clock=clock,
+        cache=VerifiedTokenCache(settings.token_cache_size),
+    )
+    bearer = BearerAuth(
+        verifier, token_url=settings.token_url or f"{settings.issuer_url}/token", scopes=SCOPES
+    )
+    CurrentUser = Annotated[Principal, Security(bearer, scopes=["profile"])]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with verifier:
+            yield
+
+    app = FastAPI(title="Resource API", lifespan=lifespan)
+    add_bearer_error_handlers(app, realm=settings.realm)
+
+    @app.get("/users/me", summary="The token's user")
+    async def users_me(user: CurrentUser) -> dict[str, Any]:
+        return {
+            "username": user.username,
+            "sub": user.subject,
+            "scopes": sorted(user.scopes),
+            "client_id": user.client_id,
+            "expires_at": user.expires_at,
+        }
+
+    @app.get("/healthz", summary="The process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="The issuer's keys are loaded; how fresh they are")
+    async def readyz() -> JSONResponse:
+        status = jwks.status()
+        ready = status["keys_loaded"]
+        status["status"] = ("stale" if status["stale"] else "ready") if ready else "not ready"
+        return JSONResponse(status, status_code=200 if ready else 503)
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The factory uvicorn calls: settings from the environment, read at call time."""
+    settings = ResourceApiSettings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

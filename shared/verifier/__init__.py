@@ -1,0 +1,37 @@
+"""Verify RFC 9068 access tokens from one issuer, with its JWKS fetched and cached over HTTP.
+
+The public names: `AccessTokenVerifier`, `JwksCache`, `JwksPolicy`, `Principal`, and for
+FastAPI `BearerAuth` and `add_bearer_error_handlers`.
+"""
+
+from shared.verifier.errors import (
+    BearerError,
+    InsufficientScope,
+    InvalidRequest,
+    InvalidToken,
+    KeysUnavailable,
+    MissingCredentials,
+    VerifierError,
+)
+from shared.verifier.fastapi import BearerAuth, add_bearer_error_handlers
+from shared.verifier.jwks_cache import JwksCache, JwksPolicy
+from shared.verifier.principal import Principal
+from shared.verifier.token_cache import VerifiedTokenCache
+from shared.verifier.verifier import AccessTokenVerifier
+
+__all__ = [
+    "AccessTokenVerifier",
+    "BearerAuth",
+    "BearerError",
+    "InsufficientScope",
+    "InvalidRequest",
+    "InvalidToken",
+    "JwksCache",
+    "JwksPolicy",
+    "KeysUnavailable",
+    "MissingCredentials",
+    "Principal",
+    "VerifiedTokenCache",
+    "VerifierError",
+    "add_bearer_error_handlers",
+]

@@ -1,0 +1,101 @@
+"""FastAPI integration: a `Security` dependency that yields a `Principal`.
+
+    verifier = AccessTokenVerifier(JwksCache(issuer), audience="my-api")
+    bearer = BearerAuth(verifier, token_url=f"{issuer}/token", scopes={"profile": "..."})
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with verifier:  # fetches the keys at start, refreshes them in the background
+            yield
+
+    app = FastAPI(lifespan=lifespan)
+    add_bearer_error_handlers(app, realm="my-api")
+
+    @app.get("/me")
+    async def me(user: Annotated[Principal, Security(bearer, scopes=["profile"])]): ...
+"""
+
+import re
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.models import OAuthFlowPassword, OAuthFlows
+from fastapi.responses import JSONResponse
+from fastapi.security import OAuth2, SecurityScopes
+
+from shared.verifier.errors import (
+    BearerError,
+    InsufficientScope,
+    InvalidRequest,
+    KeysUnavailable,
+    MissingCredentials,
+    VerifierError,
+)
+from shared.verifier.principal import Principal
+from shared.verifier.verifier import AccessTokenVerifier
+
+# RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+_B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
+
+
+def bearer_token(request: Request) -> str:
+    """The token from the Authorization header (RFC 6750 §2.1), the only place we take it."""
+    # RFC 6750 §2.3 allows a URI query parameter but warns it leaks into logs and history.
+    if request.scope.get("query_string") and "access_token" in request.query_params:
+        raise InvalidRequest("send the token in the Authorization header, not the query string")
+    values = request.headers.getlist("authorization")
+    if not values:
+        raise MissingCredentials("no credentials")
+    if len(values) > 1:
+        raise InvalidRequest("send one Authorization header")
+    scheme, _, token = values[0].strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise MissingCredentials("no bearer credentials")
+    token = token.strip()
+    if not _B64TOKEN.match(token):
+        raise InvalidRequest("the Authorization header is not a well-formed bearer token")
+    return token
+
+
+class BearerAuth(OAuth2):
+    """Verifies the bearer token and the endpoint's scopes; declares the OAuth2 password flow
+    in OpenAPI so that /docs can log in at the issuer's token endpoint."""
+
+    def __init__(
+        self,
+        verifier: AccessTokenVerifier,
+        *,
+        token_url: str,
+        scopes: dict[str, str] | None = None,
+        scheme_name: str = "issuer",
+    ) -> None:
+        flows = OAuthFlows(password=OAuthFlowPassword(tokenUrl=token_url, scopes=scopes or {}))
+        super().__init__(flows=flows, scheme_name=scheme_name)
+        self.verifier = verifier
+
+    async def __call__(  # type: ignore[override]
+        self, request: Request, security_scopes: SecurityScopes
+    ) -> Principal:
+        principal = await self.verifier.verify(bearer_token(request))
+        required = frozenset(security_scopes.scopes)
+        if not required <= principal.scopes:
+            raise InsufficientScope(required)
+        return principal
+
+
+def add_bearer_error_handlers(app: FastAPI, realm: str) -> None:
+    """Answers verifier errors as RFC 6750 §3 challenges (and 503 while keys are unavailable)."""
+
+    async def handle(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, VerifierError)
+        headers = {"Cache-Control": "no-store"}
+        body: dict[str, str] = {"error_description": exc.description}
+        if isinstance(exc, BearerError):
+            headers["WWW-Authenticate"] = exc.challenge(realm)
+            if exc.error is not None:
+                body["error"] = exc.error
+        elif isinstance(exc, KeysUnavailable):
+            headers["Retry-After"] = str(exc.retry_after)
+            body["error"] = "temporarily_unavailable"
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+    app.add_exception_handler(VerifierError, handle)

@@ -1,0 +1,213 @@
+"""The issuer's public keys, fetched over HTTP and cached by kid.
+
+- Lifetime from the JWKS response's `Cache-Control: max-age`, clamped to the policy's bounds,
+  refreshed in the background before it runs out.
+- Concurrent fetches share one request (single flight).
+- An unknown kid refetches at most once per cooldown; the first one after a quiet period
+  refetches at once, so a key the issuer has just published is accepted on first sight.
+- A failed fetch never drops good keys: they keep verifying up to the maximum stale age.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+import jwt
+
+from shared.clock import Clock, system_clock
+from shared.verifier.errors import InvalidToken, KeysUnavailable
+from shared.verifier.keyset import (
+    KeySetError,
+    jwks_uri_from_metadata,
+    max_age,
+    metadata_url,
+    parse_jwks,
+)
+
+logger = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class JwksPolicy:
+    min_ttl: float = 60
+    max_ttl: float = 86400
+    refetch_cooldown: float = 30
+    max_stale: float = 86400
+    fetch_timeout: float = 5
+    max_bytes: int = 256 * 1024
+    # Refresh when this fraction of the lifetime has passed, well before it runs out.
+    refresh_at: float = 0.8
+    max_retry_delay: float = 30
+
+
+class FetchFailed(Exception):
+    pass
+
+
+class JwksCache:
+    def __init__(
+        self,
+        issuer: str,
+        *,
+        jwks_url: str | None = None,
+        policy: JwksPolicy = JwksPolicy(),
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock = system_clock,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.issuer = issuer
+        self.policy = policy
+        self._jwks_url = jwks_url
+        self._transport = transport
+        self._clock = clock
+        self._sleep = sleep
+        self._client: httpx.AsyncClient | None = None
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._loaded_at: float | None = None  # last fetch that gave (or confirmed) a key set
+        self._expires_at = float("-inf")
+        self._etag: str | None = None
+        self._last_demand_fetch = float("-inf")
+        self._failures = 0
+        self._last_error: str | None = None
+        self._inflight: asyncio.Task[bool] | None = None
+        self._refresher: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Self:
+        self._client = httpx.AsyncClient(
+            transport=self._transport,
+            timeout=self.policy.fetch_timeout,
+            follow_redirects=False,  # keys come from the configured URL, nowhere else
+        )
+        await self.refresh()
+        self._refresher = asyncio.create_task(self._refresh_forever())
+        return self
+
+    async def __aexit__(
+        self, *_exc: type[BaseException] | BaseException | TracebackType | None
+    ) -> None:
+        for task in (self._refresher, self._inflight):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._client is not None:
+            await self._client.aclose()
+
+    def knows(self, kid: str) -> bool:
+        """Whether `kid` is in the current key set (for the verified-token cache)."""
+        return kid in self._keys and self._usable(self._clock())
+
+    async def key(self, kid: str) -> jwt.PyJWK:
+        now = self._clock()
+        if self._usable(now) and kid in self._keys:
+            return self._keys[kid]  # the background task keeps the set fresh
+        if self._inflight is not None:
+            await self.refresh()  # join the fetch under way
+        elif now - self._last_demand_fetch >= self.policy.refetch_cooldown:
+            self._last_demand_fetch = now
+            await self.refresh()
+        now = self._clock()
+        if not self._usable(now):
+            raise KeysUnavailable("the issuer's keys are not available yet")
+        if kid not in self._keys:
+            raise InvalidToken("the token is signed with an unknown key")
+        return self._keys[kid]
+
+    async def refresh(self) -> bool:
+        """Fetches the key set now, sharing a fetch already under way. True when it worked."""
+        return await asyncio.shield(self._start_refresh())
+
+    def status(self) -> dict[str, Any]:
+        now = self._clock()
+        age = None if self._loaded_at is None else round(now - self._loaded_at, 1)
+        return {
+            "keys_loaded": self._usable(now),
+            "keys": len(self._keys),
+            "age_seconds": age,
+            "stale": self._loaded_at is not None and now >= self._expires_at,
+            "last_error": self._last_error,
+        }
+
+    def _usable(self, now: float) -> bool:
+        return self._loaded_at is not None and now - self._loaded_at <= self.policy.max_stale
+
+    def _start_refresh(self) -> asyncio.Task[bool]:
+        if self._inflight is None:
+            self._inflight = asyncio.create_task(self._fetch_and_store())
+            self._inflight.add_done_callback(self._clear_inflight)
+        return self._inflight
+
+    def _clear_inflight(self, _task: asyncio.Task[bool]) -> None:
+        self._inflight = None
+
+    async def _fetch_and_store(self) -> bool:
+        try:
+            async with asyncio.timeout(self.policy.fetch_timeout):
+                await self._fetch()
+        except (FetchFailed, KeySetError, httpx.HTTPError, TimeoutError) as error:
+            self._failures += 1
+            self._last_error = str(error) or type(error).__name__
+            logger.warning(
+                "fetching the issuer's keys failed; keeping the last good key set",
+                extra={"error": self._last_error, "keys": len(self._keys)},
+            )
+            return False
+        self._failures = 0
+        self._last_error = None
+        return True
+
+    async def _fetch(self) -> None:
+        if self._jwks_url is None:
+            metadata = await self._get(metadata_url(self.issuer))
+            self._jwks_url = jwks_uri_from_metadata(metadata.content, self.issuer)
+        headers = {"If-None-Match": self._etag} if self._etag and self._keys else {}
+        response = await self._get(self._jwks_url, headers, allow_not_modified=True)
+        now = self._clock()
+        if response.status_code != 304:
+            self._keys = parse_jwks(response.content)
+            self._etag = response.headers.get("etag")
+            logger.info("loaded the issuer's keys", extra={"kids": sorted(self._keys)})
+        lifetime = max_age(response.headers.get("cache-control"))
+        lifetime = self.policy.min_ttl if lifetime is None else lifetime
+        self._loaded_at = now
+        self._expires_at = now + min(max(lifetime, self.policy.min_ttl), self.policy.max_ttl)
+
+    async def _get(
+        self, url: str, headers: dict[str, str] | None = None, *, allow_not_modified: bool = False
+    ) -> httpx.Response:
+        assert self._client is not None, "use the JwksCache as an async context manager"
+        async with self._client.stream("GET", url, headers=headers) as response:
+            if response.status_code == 304 and allow_not_modified:
+                return response
+            if response.status_code != 200:
+                raise FetchFailed(f"{url} answered HTTP {response.status_code}")
+            declared = response.headers.get("content-length", "0")
+            if declared.isdigit() and int(declared) > self.policy.max_bytes:
+                raise FetchFailed(f"{url} answered more than {self.policy.max_bytes} bytes")
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > self.policy.max_bytes:
+                    raise FetchFailed(f"{url} answered more than {self.policy.max_bytes} bytes")
+        return httpx.Response(200, headers=response.headers, content=bytes(body))
+
+    def next_refresh_delay(self) -> float:
+        """Seconds until the background task should fetch again."""
+        if self._failures:
+            return float(min(2 ** (self._failures - 1), self.policy.max_retry_delay))
+        now = self._clock()
+        assert self._loaded_at is not None
+        lifetime = self._expires_at - self._loaded_at
+        return max(0.0, self._loaded_at + lifetime * self.policy.refresh_at - now)
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await self._sleep(self.next_refresh_delay())
+            await self.refresh()

@@ -1,0 +1,93 @@
+"""Reading an issuer's JWKS and discovery documents into usable verification keys."""
+
+import json
+import logging
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import jwt
+
+logger = logging.getLogger(__name__)
+
+ALGORITHM = "RS256"
+MIN_RSA_BITS = 2048
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
+
+
+class KeySetError(ValueError):
+    """A discovery or JWKS document that cannot be used; the message says why."""
+
+
+def metadata_url(issuer: str) -> str:
+    """RFC 8414 §3.1: the well-known segment goes between the host and any issuer path."""
+    parts = urlsplit(issuer)
+    return f"{parts.scheme}://{parts.netloc}/.well-known/oauth-authorization-server{parts.path}"
+
+
+def jwks_uri_from_metadata(body: bytes, issuer: str) -> str:
+    document = _json_object(body, "discovery document")
+    # RFC 8414 §3.3: the issuer in the metadata MUST be identical to the one we asked about.
+    if document.get("issuer") != issuer:
+        raise KeySetError("the discovery document names another issuer")
+    uri = document.get("jwks_uri")
+    if not isinstance(uri, str) or urlsplit(uri).scheme not in ("http", "https"):
+        raise KeySetError("the discovery document has no usable jwks_uri")
+    return uri
+
+
+def parse_jwks(body: bytes) -> dict[str, jwt.PyJWK]:
+    """The usable keys by kid: RSA, for signatures, RS256, with a kid; others are skipped."""
+    document = _json_object(body, "JWKS")
+    entries = document.get("keys")
+    if not isinstance(entries, list):
+        raise KeySetError("the JWKS has no keys array")
+    keys: dict[str, jwt.PyJWK] = {}
+    for entry in entries:
+        key = _usable_key(entry)
+        if key is not None:
+            keys[entry["kid"]] = key
+    return keys
+
+
+def _usable_key(entry: Any) -> jwt.PyJWK | None:
+    if not isinstance(entry, dict):
+        return None
+    kid = entry.get("kid")
+    if (
+        entry.get("kty") != "RSA"
+        or entry.get("use", "sig") != "sig"
+        or entry.get("alg", ALGORITHM) != ALGORITHM
+        or not isinstance(kid, str)
+        or not kid
+    ):
+        return None
+    try:
+        # The key's algorithm is fixed here, by us: a token's header never chooses it.
+        key = jwt.PyJWK(entry, algorithm=ALGORITHM)
+    except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError):
+        logger.warning("skipping a malformed key in the JWKS", extra={"kid": kid})
+        return None
+    if key.key.key_size < MIN_RSA_BITS:
+        logger.warning("skipping an RSA key shorter than 2048 bits", extra={"kid": kid})
+        return None
+    return key
+
+
+def max_age(cache_control: str | None) -> float | None:
+    if not cache_control:
+        return None
+    if re.search(r"no-store|no-cache", cache_control, re.IGNORECASE):
+        return 0.0
+    match = _MAX_AGE.search(cache_control)
+    return float(match.group(1)) if match else None
+
+
+def _json_object(body: bytes, what: str) -> dict[str, Any]:
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise KeySetError(f"the {what} is not JSON") from None
+    if not isinstance(document, dict):
+        raise KeySetError(f"the {what} is not a JSON object")
+    return document
