@@ -62,7 +62,9 @@ async def read_form(request: Request) -> dict[str, str]:
         if len(body) > MAX_BODY_BYTES:
             raise InvalidRequest("the request body is too large")
     try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=16)
+        pairs = parse_qsl(
+            body.decode("utf-8"), keep_blank_values=True, max_num_fields=16, errors="strict"
+        )
     except (UnicodeDecodeError, ValueError):
         raise InvalidRequest("the request body is not a valid form") from None
     form: dict[str, str] = {}

@@ -1,0 +1,120 @@
+"""Helpers the tests share: settings, in-process apps, real processes, token forging."""
+
+import base64
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import FastAPI
+
+from issuer.app import create_app as create_issuer_app
+from issuer.config import IssuerSettings
+from issuer.services import IssuerServices
+from shared.clock import FakeClock
+
+ISSUER = "http://issuer.test"
+ROOT = Path(__file__).resolve().parent.parent
+
+# OWASP's second argon2id configuration: the cheapest the issuer accepts, to keep tests quick.
+CHEAP_ARGON2 = {"argon2_memory_kib": 19456, "argon2_time_cost": 2, "argon2_parallelism": 1}
+
+
+def issuer_settings(data_dir: Path, **overrides: Any) -> IssuerSettings:
+    values: dict[str, Any] = {
+        "url": ISSUER,
+        "data_dir": data_dir,
+        "scopes": ["profile", "admin"],
+        "key_check_interval": 3600,  # tests tick the key schedule themselves
+        **CHEAP_ARGON2,
+        **overrides,
+    }
+    return IssuerSettings(**values)
+
+
+@contextlib.asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[FastAPI]:
+    """Runs the app's lifespan, as a server would around its requests."""
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@contextlib.asynccontextmanager
+async def issuer_client(
+    settings: IssuerSettings, clock: FakeClock
+) -> AsyncIterator[tuple[httpx.AsyncClient, IssuerServices]]:
+    app = create_issuer_app(settings, clock)
+    async with running(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=settings.url) as client:
+            yield client, app.state.services
+
+
+async def password_token(
+    client: httpx.AsyncClient, username: str, password: str, **extra: str
+) -> str:
+    response = await client.post("/token", data={"username": username, "password": password, **extra})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def forge(header: Mapping[str, Any], claims: Mapping[str, Any], key: rsa.RSAPrivateKey) -> str:
+    """A token with exactly this header, signed RS256 by `key` (whatever the header says)."""
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
+    algorithm = jwt.get_algorithm_by_name("RS256")
+    signature = algorithm.sign(signing_input.encode(), key)
+    return f"{signing_input}.{b64(signature)}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_ready(url: str, timeout: float = 30) -> None:
+    """Polls a real process's readiness endpoint until it answers 200 (bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not become ready within {timeout} s")
+
+
+@contextlib.contextmanager
+def serve(module: str, port: int, env: Mapping[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m MODULE serve` as a real process on a loopback port, stopped afterwards."""
+    full_env = {**os.environ, **env}
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=full_env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,136 @@
+"""POST /token: RFC 6749 §4.3 password grant and §5.2 errors, through the ASGI app."""
+
+import json
+import logging
+
+import httpx
+import jwt
+import pytest
+
+from issuer.config import IssuerSettings
+from shared.clock import FakeClock
+from tests.support import issuer_client
+
+pytestmark = pytest.mark.anyio
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+async def _post(client: httpx.AsyncClient, body: str, headers: dict[str, str] = FORM) -> httpx.Response:
+    return await client.post("/token", content=body, headers=headers)
+
+
+@pytest.fixture
+async def issuer(settings: IssuerSettings, clock: FakeClock):  # type: ignore[no-untyped-def]
+    async with issuer_client(settings, clock) as (client, services):
+        services.users.add("alice", "correct horse", frozenset({"profile", "admin"}))
+        yield client
+
+
+async def test_seed_curl_without_grant_type(issuer: httpx.AsyncClient) -> None:
+    """The seed's curl (no grant_type) gets a bearer token, not cacheable (RFC 6749 §5.1)."""
+    response = await _post(issuer, "username=alice&password=correct+horse")
+    assert 200 == response.status_code
+    body = response.json()
+    assert {"access_token", "token_type", "expires_in", "scope"} == set(body)
+    assert ("Bearer", 900, "profile") == (body["token_type"], body["expires_in"], body["scope"])
+    assert "no-store" == response.headers["cache-control"]
+
+
+async def test_requested_scope_within_allowed(issuer: httpx.AsyncClient) -> None:
+    """A user may ask for any of their allowed scopes."""
+    response = await _post(issuer, "grant_type=password&username=alice&password=correct+horse&scope=admin+profile")
+    assert "admin profile" == response.json()["scope"]
+
+
+async def test_scope_outside_allowed_is_invalid_scope(
+    settings: IssuerSettings, clock: FakeClock
+) -> None:
+    """RFC 6749 §5.2 invalid_scope: a scope the user may not have."""
+    async with issuer_client(settings, clock) as (client, services):
+        services.users.add("bob", "pw-bob-123", frozenset({"profile"}))
+        response = await _post(client, "username=bob&password=pw-bob-123&scope=admin")
+    assert (400, "invalid_scope") == (response.status_code, response.json()["error"])
+
+
+async def test_unknown_scope_is_invalid_scope(issuer: httpx.AsyncClient) -> None:
+    """A scope the issuer does not know is invalid_scope."""
+    response = await _post(issuer, "username=alice&password=correct+horse&scope=launch")
+    assert "invalid_scope" == response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ("password=x", "invalid_request"),
+        ("username=alice", "invalid_request"),
+        ("username=alice&username=bob&password=x", "invalid_request"),
+        ("username=alice&password=x&grant_type=client_credentials", "unsupported_grant_type"),
+        ("username=alice&password=x&client_id=nobody", "invalid_client"),
+        ("username=alice&password=x&client_secret=s3cret", "invalid_client"),
+        ("username=%ff&password=x", "invalid_request"),
+    ],
+)
+async def test_rfc6749_errors(issuer: httpx.AsyncClient, body: str, error: str) -> None:
+    """Each malformed request gets its RFC 6749 §5.2 error code with status 400."""
+    response = await _post(issuer, body)
+    assert (400, error) == (response.status_code, response.json()["error"])
+    assert "no-store" == response.headers["cache-control"]
+
+
+async def test_wrong_content_type_is_invalid_request(issuer: httpx.AsyncClient) -> None:
+    """JSON is not a token request (RFC 6749 §4.3.2 uses form encoding)."""
+    response = await issuer.post("/token", json={"username": "alice", "password": "x"})
+    assert (400, "invalid_request") == (response.status_code, response.json()["error"])
+
+
+async def test_oversized_body_is_invalid_request(issuer: httpx.AsyncClient) -> None:
+    """A body past the bound is refused before parsing."""
+    response = await _post(issuer, "username=alice&password=" + "x" * 10_000)
+    assert (400, "invalid_request") == (response.status_code, response.json()["error"])
+
+
+async def test_unknown_user_and_wrong_password_look_the_same(issuer: httpx.AsyncClient) -> None:
+    """invalid_grant with an identical body, so the answer does not reveal who exists."""
+    wrong_password = await _post(issuer, "username=alice&password=nope")
+    unknown_user = await _post(issuer, "username=mallory&password=nope")
+    assert 400 == wrong_password.status_code == unknown_user.status_code
+    assert "invalid_grant" == wrong_password.json()["error"]
+    assert wrong_password.content == unknown_user.content
+
+
+async def test_access_token_follows_rfc9068(
+    issuer: httpx.AsyncClient, settings: IssuerSettings, clock: FakeClock
+) -> None:
+    """Header alg RS256, typ at+jwt, kid; claims iss sub aud exp iat jti client_id scope."""
+    response = await _post(issuer, "username=alice&password=correct+horse")
+    token = response.json()["access_token"]
+    header = jwt.get_unverified_header(token)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    jwks = (await issuer.get("/.well-known/jwks.json")).json()
+    assert ("RS256", "at+jwt") == (header["alg"], header["typ"])
+    assert [header["kid"]] == [key["kid"] for key in jwks["keys"]]
+    assert settings.url == claims["iss"]
+    assert "resource-api" == claims["aud"]
+    assert (int(clock.now), int(clock.now) + 900) == (claims["iat"], claims["exp"])
+    assert ("default", "alice", "profile") == (
+        claims["client_id"],
+        claims["preferred_username"],
+        claims["scope"],
+    )
+    assert claims["sub"] != "alice" and claims["jti"]
+
+
+async def test_token_request_log_line(
+    issuer: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One structured line per request, with outcome and user; never the password or token."""
+    caplog.set_level(logging.INFO, logger="issuer.token")
+    response = await _post(issuer, "username=alice&password=correct+horse")
+    await _post(issuer, "username=alice&password=wrong-one")
+    records = [r for r in caplog.records if r.name == "issuer.token"]
+    assert ["issued", "invalid_grant"] == [r.outcome for r in records]  # type: ignore[attr-defined]
+    logged = json.dumps([vars(r) for r in records], default=str)
+    assert "correct horse" not in logged and "wrong-one" not in logged
+    assert response.json()["access_token"] not in logged
+    assert all({"user", "client", "remote", "duration_ms"} <= set(vars(r)) for r in records)
