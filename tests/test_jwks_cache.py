@@ -1,0 +1,212 @@
+"""The JWKS client against a fake issuer that counts requests, rotates keys, fails and
+stalls; time comes from a fake clock."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from shared.clock import FakeClock
+from shared.verifier import (
+    AccessTokenVerifier,
+    InvalidToken,
+    JwksCache,
+    JwksPolicy,
+    KeysUnavailable,
+)
+from tests.fake_issuer import FakeIssuer
+from tests.support import ISSUER
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def fake(clock: FakeClock) -> FakeIssuer:
+    issuer = FakeIssuer(clock)
+    issuer.add_key()
+    return issuer
+
+
+async def never(_seconds: float) -> None:
+    """The background refresher's sleep: tests call refresh() themselves, in fake time."""
+    await asyncio.Event().wait()
+
+
+def make_verifier(
+    fake: FakeIssuer, clock: FakeClock, policy: JwksPolicy = JwksPolicy(), jwks_url: str | None = None
+) -> AccessTokenVerifier:
+    cache = JwksCache(
+        ISSUER, jwks_url=jwks_url, transport=fake.transport(), clock=clock, policy=policy, sleep=never
+    )
+    return AccessTokenVerifier(cache, audience="resource-api", clock=clock)
+
+
+@pytest.fixture
+async def verifier(fake: FakeIssuer, clock: FakeClock) -> AsyncIterator[AccessTokenVerifier]:
+    async with make_verifier(fake, clock) as v:
+        yield v
+
+
+async def test_start_fetches_discovery_then_jwks(verifier: AccessTokenVerifier, fake: FakeIssuer) -> None:
+    """One discovery request (RFC 8414 path), one JWKS request, keys loaded."""
+    assert 1 == fake.requests["/.well-known/oauth-authorization-server"]
+    assert 1 == fake.jwks_requests
+    assert {"keys_loaded": True, "keys": 1, "stale": False} == {
+        k: verifier.jwks.status()[k] for k in ("keys_loaded", "keys", "stale")
+    }
+
+
+async def test_jwks_url_override_skips_discovery(fake: FakeIssuer, clock: FakeClock) -> None:
+    """RESOURCE_API_JWKS_URL: keys from there, no discovery request."""
+    async with make_verifier(fake, clock, jwks_url="http://issuer:8000/.well-known/jwks.json"):
+        pass
+    assert (0, 1) == (fake.requests["/.well-known/oauth-authorization-server"], fake.jwks_requests)
+
+
+@pytest.mark.parametrize(("max_age", "lifetime"), [(5, 60), (300, 300), (10**9, 86400), (None, 60)])
+async def test_lifetime_follows_max_age_within_bounds(
+    fake: FakeIssuer, clock: FakeClock, max_age: int | None, lifetime: float
+) -> None:
+    """Cache-Control max-age, clamped to [min_ttl, max_ttl]; refresh at 80 % of it."""
+    fake.max_age = max_age
+    async with make_verifier(fake, clock) as verifier:
+        assert pytest.approx(lifetime * 0.8) == verifier.jwks.next_refresh_delay()
+
+
+async def test_background_refresh_picks_up_new_keys(
+    verifier: AccessTokenVerifier, fake: FakeIssuer, clock: FakeClock
+) -> None:
+    """When the refresh is due, a fetch replaces the key set."""
+    new_kid = fake.add_key()
+    clock.advance(verifier.jwks.next_refresh_delay())
+    assert await verifier.jwks.refresh()
+    assert verifier.jwks.knows(new_kid)
+
+
+async def test_new_kid_is_accepted_on_first_sight(
+    verifier: AccessTokenVerifier, fake: FakeIssuer
+) -> None:
+    """A key the issuer has just added is fetched at once, and its token passes."""
+    new_kid = fake.add_key()
+    assert "user-1" == (await verifier.verify(fake.token(new_kid))).subject
+    assert 2 == fake.jwks_requests
+
+
+async def test_unknown_kids_refetch_once_per_cooldown(
+    verifier: AccessTokenVerifier, fake: FakeIssuer, clock: FakeClock
+) -> None:
+    """A flood of random kids over two simulated minutes costs one request per cooldown."""
+    for _ in range(1200):
+        token = fake.token(next(iter(fake.keys)), header={"kid": uuid.uuid4().hex})
+        with pytest.raises(InvalidToken, match="unknown key"):
+            await verifier.verify(token)
+        clock.advance(0.1)
+    # 120 s at a 30 s cooldown: at most 4 refetches, plus the one at start.
+    assert 5 >= fake.jwks_requests
+
+
+async def test_concurrent_misses_share_one_request(
+    verifier: AccessTokenVerifier, fake: FakeIssuer
+) -> None:
+    """Fifty requests with a new kid while the fetch is under way: one JWKS request."""
+    new_kid = fake.add_key()
+    fake.mode = "stall"
+    tasks = [asyncio.create_task(verifier.verify(fake.token(new_kid))) for _ in range(50)]
+    while fake.jwks_requests < 2:
+        await asyncio.sleep(0)
+    fake.mode = "ok"
+    fake.stalled.set()
+    principals = await asyncio.gather(*tasks)
+    assert 50 == len(principals)
+    assert 2 == fake.jwks_requests
+
+
+@pytest.mark.parametrize("mode", ["down", "garbage", "redirect", "huge"])
+async def test_failed_fetch_keeps_good_keys(
+    verifier: AccessTokenVerifier, fake: FakeIssuer, clock: FakeClock, mode: str
+) -> None:
+    """Unreachable, garbage, a redirect (never followed) or an oversized body: the last good
+    key set keeps verifying, and the status says what went wrong."""
+    token = fake.token(next(iter(fake.keys)))
+    fake.mode = mode
+    clock.advance(600)  # past the lifetime: stale
+    assert not await verifier.jwks.refresh()
+    clock.advance(1)
+    verifier._cache.discard(token)  # force the full path, not the verified-token cache
+    assert "user-1" == (await verifier.verify(token)).subject
+    status = verifier.jwks.status()
+    assert status["stale"] and status["keys_loaded"] and status["last_error"]
+
+
+async def test_stalled_issuer_times_out_and_keeps_keys(fake: FakeIssuer, clock: FakeClock) -> None:
+    """A fetch that never answers ends at the fetch timeout; the keys stay."""
+    async with make_verifier(fake, clock, JwksPolicy(fetch_timeout=0.05)) as verifier:
+        fake.mode = "stall"
+        assert not await verifier.jwks.refresh()
+        assert "TimeoutError" == verifier.jwks.status()["last_error"]
+        assert verifier.jwks.knows(next(iter(fake.keys)))
+
+
+async def test_keys_expire_after_max_stale(fake: FakeIssuer, clock: FakeClock) -> None:
+    """Past the maximum stale age with no successful fetch, verification answers 503."""
+    async with make_verifier(fake, clock, JwksPolicy(max_stale=3600)) as verifier:
+        token = fake.token(next(iter(fake.keys)), exp=int(clock()) + 7200)
+        fake.mode = "down"
+        clock.advance(3601)
+        with pytest.raises(KeysUnavailable):
+            await verifier.verify(token)
+
+
+async def test_cold_start_while_issuer_down(fake: FakeIssuer, clock: FakeClock) -> None:
+    """No keys yet: KeysUnavailable (503), not InvalidToken; keys load once the issuer is back."""
+    fake.mode = "down"
+    async with make_verifier(fake, clock) as verifier:
+        token = fake.token(next(iter(fake.keys)))
+        with pytest.raises(KeysUnavailable):
+            await verifier.verify(token)
+        # Two failures (start, then this request): the background retry waits 2 s.
+        assert 2.0 == verifier.jwks.next_refresh_delay()
+        fake.mode = "ok"
+        clock.advance(30)
+        assert "user-1" == (await verifier.verify(token)).subject
+
+
+async def test_retry_backoff_is_bounded(fake: FakeIssuer, clock: FakeClock) -> None:
+    """Failed fetches retry after 1, 2, 4 … seconds, never more than 30."""
+    fake.mode = "down"
+    async with make_verifier(fake, clock) as verifier:
+        delays = []
+        for _ in range(8):
+            delays.append(verifier.jwks.next_refresh_delay())
+            await verifier.jwks.refresh()
+    assert [1, 2, 4, 8, 16, 30, 30, 30] == delays
+
+
+async def test_only_rsa_signing_keys_for_rs256_are_kept(fake: FakeIssuer, clock: FakeClock) -> None:
+    """EC keys, encryption keys, other algorithms, keys without kid and short RSA keys are
+    skipped; the good key still works."""
+    good = next(iter(fake.keys))
+    good_jwk = fake.jwks()["keys"][0]
+    fake.extra_jwks = [
+        {"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "kid": "ec"},
+        {**good_jwk, "kid": "enc", "use": "enc"},
+        {**good_jwk, "kid": "rs512", "alg": "RS512"},
+        {key: value for key, value in good_jwk.items() if key != "kid"},
+        {"kty": "RSA", "kid": "short", "e": "AQAB", "n": "wQ" * 64},
+        {"kty": "RSA", "kid": "broken", "e": "AQAB", "n": "!!"},
+        "not an object",
+    ]
+    async with make_verifier(fake, clock) as verifier:
+        assert [True, False, False, False, False, False] == [
+            verifier.jwks.knows(kid) for kid in (good, "ec", "enc", "rs512", "short", "broken")
+        ]
+
+
+async def test_discovery_for_another_issuer_is_refused(clock: FakeClock) -> None:
+    """RFC 8414 §3.3: metadata naming another issuer is not used."""
+    fake = FakeIssuer(clock, issuer="http://impostor.test")
+    fake.add_key()
+    async with make_verifier(fake, clock) as verifier:
+        assert not verifier.jwks.status()["keys_loaded"]
+        assert 0 == fake.jwks_requests

@@ -1,0 +1,151 @@
+"""GET /users/me through the resource API app: RFC 6750 challenges, scopes, 503 on a cold
+start, and no 500 for any bearer string."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from resource_api.app import create_app
+from resource_api.config import ResourceApiSettings
+from shared.clock import FakeClock
+from tests.fake_issuer import FakeIssuer
+from tests.support import ISSUER, running
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def fake(clock: FakeClock) -> FakeIssuer:
+    issuer = FakeIssuer(clock)
+    issuer.add_key()
+    return issuer
+
+
+@pytest.fixture
+async def api(fake: FakeIssuer, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(ResourceApiSettings(issuer_url=ISSUER), clock=clock, transport=fake.transport())
+    async with running(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+            yield client
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_users_me_names_the_user(api: httpx.AsyncClient, fake: FakeIssuer) -> None:
+    """A valid token with scope profile: 200 with username and scopes."""
+    response = await api.get("/users/me", headers=bearer(fake.token(next(iter(fake.keys)))))
+    assert 200 == response.status_code
+    assert ("alice", ["profile"]) == (response.json()["username"], response.json()["scopes"])
+
+
+async def test_rfc6750_no_credentials(api: httpx.AsyncClient) -> None:
+    """§3.1: a request without a token gets a challenge with no error code."""
+    response = await api.get("/users/me")
+    assert (401, 'Bearer realm="resource-api"') == (
+        response.status_code,
+        response.headers["www-authenticate"],
+    )
+
+
+async def test_rfc6750_other_scheme_is_no_credentials(api: httpx.AsyncClient) -> None:
+    """Basic credentials are not bearer credentials: the plain challenge."""
+    response = await api.get("/users/me", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    assert (401, 'Bearer realm="resource-api"') == (
+        response.status_code,
+        response.headers["www-authenticate"],
+    )
+
+
+async def test_rfc6750_invalid_token(api: httpx.AsyncClient, fake: FakeIssuer, clock: FakeClock) -> None:
+    """§3.1 invalid_token: 401 with the error and a description in the challenge."""
+    expired = fake.token(next(iter(fake.keys)), exp=int(clock()) - 3600, iat=int(clock()) - 4000)
+    response = await api.get("/users/me", headers=bearer(expired))
+    assert 401 == response.status_code
+    assert response.headers["www-authenticate"].startswith(
+        'Bearer realm="resource-api", error="invalid_token", error_description="'
+    )
+    assert "invalid_token" == response.json()["error"]
+
+
+async def test_rfc6750_insufficient_scope(api: httpx.AsyncClient, fake: FakeIssuer) -> None:
+    """§3.1 insufficient_scope: 403 naming the scope needed."""
+    token = fake.token(next(iter(fake.keys)), scope="email")
+    response = await api.get("/users/me", headers=bearer(token))
+    assert 403 == response.status_code
+    challenge = response.headers["www-authenticate"]
+    assert 'error="insufficient_scope"' in challenge and 'scope="profile"' in challenge
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer ", "Bearer a b", "Bearer ä"])
+async def test_rfc6750_malformed_header_is_invalid_request(api: httpx.AsyncClient, header: str) -> None:
+    """A bearer header without a well-formed b64token is 400 invalid_request."""
+    response = await api.get("/users/me", headers={"Authorization": header.encode("latin-1")})  # type: ignore[dict-item]
+    assert (400, "invalid_request") == (response.status_code, response.json()["error"])
+
+
+async def test_two_authorization_headers_are_invalid_request(
+    api: httpx.AsyncClient, fake: FakeIssuer
+) -> None:
+    """One request, one token."""
+    token = fake.token(next(iter(fake.keys)))
+    headers = [("Authorization", f"Bearer {token}"), ("Authorization", f"Bearer {token}")]
+    response = await api.get("/users/me", headers=headers)
+    assert 400 == response.status_code
+
+
+async def test_token_in_query_string_is_never_taken(api: httpx.AsyncClient, fake: FakeIssuer) -> None:
+    """RFC 6750 §2.3's query parameter leaks into logs: refused, even with a valid token."""
+    token = fake.token(next(iter(fake.keys)))
+    response = await api.get("/users/me", params={"access_token": token})
+    assert (400, "invalid_request") == (response.status_code, response.json()["error"])
+
+
+async def test_cold_start_answers_503_with_retry_after(fake: FakeIssuer, clock: FakeClock) -> None:
+    """Issuer down at start: 503 with Retry-After (not 401), and /readyz says not ready."""
+    fake.mode = "down"
+    app = create_app(ResourceApiSettings(issuer_url=ISSUER), clock=clock, transport=fake.transport())
+    async with running(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://a") as client:
+            token = fake.token(next(iter(fake.keys)))
+            response = await client.get("/users/me", headers=bearer(token))
+            ready = await client.get("/readyz")
+    assert (503, "5") == (response.status_code, response.headers["retry-after"])
+    assert (503, "not ready") == (ready.status_code, ready.json()["status"])
+
+
+async def test_readyz_reports_freshness(api: httpx.AsyncClient, fake: FakeIssuer, clock: FakeClock) -> None:
+    """Keys loaded: ready with their age; past their lifetime with the issuer down: stale."""
+    ready = (await api.get("/readyz")).json()
+    assert ("ready", 1, 0.0) == (ready["status"], ready["keys"], ready["age_seconds"])
+    fake.mode = "down"
+    clock.advance(400)
+    stale = await api.get("/readyz")
+    assert (200, "stale") == (stale.status_code, stale.json()["status"])
+
+
+async def test_openapi_declares_password_flow_at_the_issuer(api: httpx.AsyncClient) -> None:
+    """/docs' Authorize button logs in at the issuer's token endpoint."""
+    schema = (await api.get("/openapi.json")).json()
+    flow = schema["components"]["securitySchemes"]["issuer"]["flows"]["password"]
+    assert f"{ISSUER}/token" == flow["tokenUrl"]
+    assert {"issuer": ["profile"]} in schema["paths"]["/users/me"]["get"]["security"]
+
+
+bearer_strings = st.text(
+    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"),
+    max_size=300,
+) | st.from_regex(r"[A-Za-z0-9_\-]{1,80}\.[A-Za-z0-9_\-]{0,200}\.[A-Za-z0-9_\-]{0,80}", fullmatch=True)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(token=bearer_strings)
+async def test_arbitrary_bearer_strings_never_give_500(api: httpx.AsyncClient, token: str) -> None:
+    """Whatever follows "Bearer ", the answer is 400 or 401."""
+    response = await api.get("/users/me", headers={"Authorization": f"Bearer {token}".encode("latin-1")})  # type: ignore[dict-item]
+    assert response.status_code in (400, 401)

@@ -1,0 +1,93 @@
+"""The verified-token cache: no RSA or JSON work for a token already verified, and never
+past its exp or its key's presence in the JWKS."""
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from shared.clock import FakeClock
+from shared.verifier import AccessTokenVerifier, InvalidToken, JwksCache, VerifiedTokenCache
+from tests.fake_issuer import FakeIssuer
+from tests.support import ISSUER
+from tests.test_jwks_cache import never
+
+pytestmark = pytest.mark.anyio
+
+
+class CountingVerifier:
+    def __init__(self, verifier: AccessTokenVerifier, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.verifier = verifier
+        self.signature_checks = 0
+        original: Callable[..., Any] = verifier._jws.decode_complete
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            self.signature_checks += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(verifier._jws, "decode_complete", counting)
+
+
+@pytest.fixture
+async def counted(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[CountingVerifier, FakeIssuer]]:
+    fake = FakeIssuer(clock)
+    fake.add_key()
+    jwks = JwksCache(ISSUER, transport=fake.transport(), clock=clock, sleep=never)
+    verifier = AccessTokenVerifier(
+        jwks, audience="resource-api", clock=clock, cache=VerifiedTokenCache(3)
+    )
+    async with verifier:
+        yield CountingVerifier(verifier, monkeypatch), fake
+
+
+async def test_second_use_does_no_signature_work(counted: tuple[CountingVerifier, FakeIssuer]) -> None:
+    """The same token twice: one signature check."""
+    checker, fake = counted
+    token = fake.token(next(iter(fake.keys)))
+    first = await checker.verifier.verify(token)
+    assert first == await checker.verifier.verify(token)
+    assert 1 == checker.signature_checks
+
+
+async def test_entry_ends_at_exp(
+    counted: tuple[CountingVerifier, FakeIssuer], clock: FakeClock
+) -> None:
+    """At exp the cache stops answering; full verification (with its leeway) takes over."""
+    checker, fake = counted
+    token = fake.token(next(iter(fake.keys)), exp=int(clock()) + 60)
+    await checker.verifier.verify(token)
+    clock.advance(60)
+    await checker.verifier.verify(token)  # within the 30 s leeway: still valid
+    assert 2 == checker.signature_checks
+    clock.advance(30)
+    with pytest.raises(InvalidToken, match="expired"):
+        await checker.verifier.verify(token)
+
+
+async def test_entry_dropped_when_its_kid_leaves_the_jwks(
+    counted: tuple[CountingVerifier, FakeIssuer], clock: FakeClock
+) -> None:
+    """A revoked key's tokens fail within one JWKS refresh, cached or not."""
+    checker, fake = counted
+    old = next(iter(fake.keys))
+    token = fake.token(old)
+    await checker.verifier.verify(token)
+    fake.add_key()
+    fake.remove_key(old)
+    await checker.verifier.jwks.refresh()
+    clock.advance(31)  # past the refetch cooldown, so the unknown kid is looked up again
+    with pytest.raises(InvalidToken, match="unknown key"):
+        await checker.verifier.verify(token)
+
+
+async def test_cache_is_bounded(counted: tuple[CountingVerifier, FakeIssuer]) -> None:
+    """Past its size the oldest entry goes."""
+    checker, fake = counted
+    tokens = [fake.token(next(iter(fake.keys))) for _ in range(4)]
+    for token in tokens:
+        await checker.verifier.verify(token)
+    assert 3 == len(checker.verifier._cache)
+    await checker.verifier.verify(tokens[0])
+    assert 5 == checker.signature_checks
