@@ -1,13 +1,13 @@
 """RFC 6749 §5.2 errors, raised by the token endpoint and turned into responses in one place.
 
-    OAuthError
-    ├── InvalidRequest        400  missing, repeated or malformed parameter
-    ├── InvalidClient         400  unknown client, or a client authentication we do not offer
-    ├── InvalidGrant          400  bad credentials
-    ├── UnsupportedGrantType  400
-    ├── InvalidScope          400
-    ├── UnsupportedResponseType 400  (GET /authorize: no such flow here)
-    └── TemporarilyUnavailable 503  no signing key loaded yet
+OAuthError
+├── InvalidRequest        400  missing, repeated or malformed parameter
+├── InvalidClient         400  unknown client, or a client authentication we do not offer
+├── InvalidGrant          400  bad credentials
+├── UnsupportedGrantType  400
+├── InvalidScope          400
+├── UnsupportedResponseType 400  (GET /authorize: no such flow here)
+└── TemporarilyUnavailable 503  no signing key loaded yet
 """
 
 from typing import ClassVar

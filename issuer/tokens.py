@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from issuer.users import User
 
 # RFC 9068 §2.1: access tokens MUST carry typ "at+jwt" (the "application/" prefix omitted).
-ACCESS_TOKEN_TYPE = "at+jwt"
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type, not a password)
 ALGORITHM = "RS256"
 
 

@@ -47,7 +47,8 @@ def create_app(
     bearer = BearerAuth(
         verifier, token_url=settings.token_url or f"{settings.issuer_url}/token", scopes=SCOPES
     )
-    CurrentUser = Annotated[Principal, Security(bearer, scopes=["profile"])]
+    # A type alias for endpoints, named like the type it stands for.
+    CurrentUser = Annotated[Principal, Security(bearer, scopes=["profile"])]  # noqa: N806
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

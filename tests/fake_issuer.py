@@ -32,14 +32,14 @@ class FakeIssuer:
         self.requests: Counter[str] = Counter()
         self.mode = "ok"  # ok | down | garbage | stall | redirect | huge
         self.max_age: int | None = 300
-        self.extra_jwks: list[dict[str, Any]] = []
+        self.extra_jwks: list[Any] = []  # anything, well-formed or not
         self.stalled = asyncio.Event()
         self._used = 0
 
     def add_key(self) -> str:
         key = _new_key(self._used)
         self._used += 1
-        kid = rsa_public_jwk(key.public_key())["kid"]
+        kid = str(rsa_public_jwk(key.public_key())["kid"])
         self.keys[kid] = key
         return kid
 

@@ -62,7 +62,9 @@ async def issuer_client(
 async def password_token(
     client: httpx.AsyncClient, username: str, password: str, **extra: str
 ) -> str:
-    response = await client.post("/token", data={"username": username, "password": password, **extra})
+    response = await client.post(
+        "/token", data={"username": username, "password": password, **extra}
+    )
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]
     return token
@@ -98,7 +100,9 @@ def wait_until_ready(url: str, timeout: float = 30) -> None:
 
 
 @contextlib.contextmanager
-def serve(module: str, port: int, env: Mapping[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def serve(
+    module: str, port: int, env: Mapping[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
     """`python -m MODULE serve` as a real process on a loopback port, stopped afterwards."""
     full_env = {**os.environ, **env}
     with log.open("ab") as out:

@@ -38,8 +38,9 @@ def test_token_survives_restart(tmp_path: Path) -> None:
         wait_until_ready(f"{base}/readyz")
         assert first == _verify_independently(token, base)
         again = httpx.post(f"{base}/token", data={"username": "test", "password": "test"})
-        assert jwt.get_unverified_header(token)["kid"] == jwt.get_unverified_header(
-            again.json()["access_token"]
-        )["kid"]
+        assert (
+            jwt.get_unverified_header(token)["kid"]
+            == jwt.get_unverified_header(again.json()["access_token"])["kid"]
+        )
     assert "test" == first["preferred_username"]
     assert "Traceback" not in log.read_text()

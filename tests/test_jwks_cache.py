@@ -34,10 +34,18 @@ async def never(_seconds: float) -> None:
 
 
 def make_verifier(
-    fake: FakeIssuer, clock: FakeClock, policy: JwksPolicy = JwksPolicy(), jwks_url: str | None = None
+    fake: FakeIssuer,
+    clock: FakeClock,
+    policy: JwksPolicy | None = None,
+    jwks_url: str | None = None,
 ) -> AccessTokenVerifier:
     cache = JwksCache(
-        ISSUER, jwks_url=jwks_url, transport=fake.transport(), clock=clock, policy=policy, sleep=never
+        ISSUER,
+        jwks_url=jwks_url,
+        transport=fake.transport(),
+        clock=clock,
+        policy=policy or JwksPolicy(),
+        sleep=never,
     )
     return AccessTokenVerifier(cache, audience="resource-api", clock=clock)
 
@@ -48,7 +56,9 @@ async def verifier(fake: FakeIssuer, clock: FakeClock) -> AsyncIterator[AccessTo
         yield v
 
 
-async def test_start_fetches_discovery_then_jwks(verifier: AccessTokenVerifier, fake: FakeIssuer) -> None:
+async def test_start_fetches_discovery_then_jwks(
+    verifier: AccessTokenVerifier, fake: FakeIssuer
+) -> None:
     """One discovery request (RFC 8414 path), one JWKS request, keys loaded."""
     assert 1 == fake.requests["/.well-known/oauth-authorization-server"]
     assert 1 == fake.jwks_requests

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.anyio
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-async def _post(client: httpx.AsyncClient, body: str, headers: dict[str, str] = FORM) -> httpx.Response:
+async def _post(
+    client: httpx.AsyncClient, body: str, headers: dict[str, str] = FORM
+) -> httpx.Response:
     return await client.post("/token", content=body, headers=headers)
 
 
@@ -39,7 +41,9 @@ async def test_seed_curl_without_grant_type(issuer: httpx.AsyncClient) -> None:
 
 async def test_requested_scope_within_allowed(issuer: httpx.AsyncClient) -> None:
     """A user may ask for any of their allowed scopes."""
-    response = await _post(issuer, "grant_type=password&username=alice&password=correct+horse&scope=admin+profile")
+    response = await _post(
+        issuer, "grant_type=password&username=alice&password=correct+horse&scope=admin+profile"
+    )
     assert "admin profile" == response.json()["scope"]
 
 

@@ -41,7 +41,9 @@ def test_rehash_on_login_when_parameters_change(tmp_path: Path, clock: FakeClock
     assert PasswordHasher().verify(stored, "pw")
 
 
-def test_adding_an_existing_user_is_a_clear_error(settings: IssuerSettings, clock: FakeClock) -> None:
+def test_adding_an_existing_user_is_a_clear_error(
+    settings: IssuerSettings, clock: FakeClock
+) -> None:
     """The second add fails with a message, and the first user is untouched."""
     users = build_services(settings, clock).users
     first = users.add("alice", "one", frozenset({"profile"}))
@@ -74,7 +76,12 @@ def test_users_cli_add_list_remove(
 ) -> None:
     """users add --password-stdin --scope, users list, users remove."""
     data = tmp_path / "data"
-    assert 0 == _cli(monkeypatch, data, ["users", "add", "ann", "--password-stdin", "--scope", "profile", "--scope", "admin"], "s3cret\n")
+    assert 0 == _cli(
+        monkeypatch,
+        data,
+        ["users", "add", "ann", "--password-stdin", "--scope", "profile", "--scope", "admin"],
+        "s3cret\n",
+    )
     assert 1 == _cli(monkeypatch, data, ["users", "add", "ann", "--password-stdin"], "other\n")
     assert "already exists" in capsys.readouterr().err
     assert 0 == _cli(monkeypatch, data, ["users", "list"])
@@ -96,5 +103,10 @@ def test_users_cli_refuses_unknown_scope(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A scope outside ISSUER_SCOPES is refused before anything is written."""
-    assert 1 == _cli(monkeypatch, tmp_path / "data", ["users", "add", "ann", "--password-stdin", "--scope", "root"], "pw\n")
+    assert 1 == _cli(
+        monkeypatch,
+        tmp_path / "data",
+        ["users", "add", "ann", "--password-stdin", "--scope", "root"],
+        "pw\n",
+    )
     assert "ISSUER_SCOPES" in capsys.readouterr().err

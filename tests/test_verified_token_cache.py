@@ -42,7 +42,9 @@ async def counted(
         yield CountingVerifier(verifier, monkeypatch), fake
 
 
-async def test_second_use_does_no_signature_work(counted: tuple[CountingVerifier, FakeIssuer]) -> None:
+async def test_second_use_does_no_signature_work(
+    counted: tuple[CountingVerifier, FakeIssuer],
+) -> None:
     """The same token twice: one signature check."""
     checker, fake = counted
     token = fake.token(next(iter(fake.keys)))

@@ -58,7 +58,9 @@ async def test_valid_token_is_accepted(verifier: AccessTokenVerifier, fake: Fake
 # RFC 8725 §2.1, §3.1: algorithms come from configuration, never from the token.
 
 
-async def test_rfc8725_alg_none_is_rejected(verifier: AccessTokenVerifier, fake: FakeIssuer) -> None:
+async def test_rfc8725_alg_none_is_rejected(
+    verifier: AccessTokenVerifier, fake: FakeIssuer
+) -> None:
     """An unsigned token (alg none) is refused."""
     header = {"alg": "none", "typ": "at+jwt", "kid": kid_of(fake)}
     claims = jwt.decode(fake.token(kid_of(fake)), options={"verify_signature": False})
@@ -71,8 +73,10 @@ async def test_rfc8725_hs256_with_public_key_as_secret_is_rejected(
 ) -> None:
     """Algorithm confusion: HMAC keyed with the published RSA key does not pass."""
     kid = kid_of(fake)
-    public_pem = fake.keys[kid].public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    public_pem = (
+        fake.keys[kid]
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     claims = jwt.decode(fake.token(kid), options={"verify_signature": False})
     header = {"alg": "HS256", "typ": "at+jwt", "kid": kid}
@@ -87,7 +91,9 @@ async def test_rfc8725_other_rsa_algorithm_is_rejected(
     """RS512 is a fine algorithm, but not the configured one."""
     kid = kid_of(fake)
     claims = jwt.decode(fake.token(kid), options={"verify_signature": False})
-    token = jwt.encode(claims, fake.keys[kid], algorithm="RS512", headers={"typ": "at+jwt", "kid": kid})
+    token = jwt.encode(
+        claims, fake.keys[kid], algorithm="RS512", headers={"typ": "at+jwt", "kid": kid}
+    )
     assert "algorithm" in await rejected(verifier, token)
 
 
@@ -170,7 +176,9 @@ async def test_signature_from_another_key_is_rejected(
     assert "signature" in await rejected(verifier, forge(header, claims, attacker_key))
 
 
-async def test_tampered_claims_are_rejected(verifier: AccessTokenVerifier, fake: FakeIssuer) -> None:
+async def test_tampered_claims_are_rejected(
+    verifier: AccessTokenVerifier, fake: FakeIssuer
+) -> None:
     """Changing one claim after signing breaks the signature."""
     header, _, signature = fake.token(kid_of(fake)).split(".")
     claims = jwt.decode(fake.token(kid_of(fake)), options={"verify_signature": False})
@@ -187,7 +195,9 @@ async def test_oversized_token_is_refused_before_parsing(verifier: AccessTokenVe
 # RFC 9068 §4: claims.
 
 
-async def test_rfc9068_iss_must_match_exactly(verifier: AccessTokenVerifier, fake: FakeIssuer) -> None:
+async def test_rfc9068_iss_must_match_exactly(
+    verifier: AccessTokenVerifier, fake: FakeIssuer
+) -> None:
     """A trailing slash is another issuer."""
     token = fake.token(kid_of(fake), iss=ISSUER + "/")
     assert "issuer" in await rejected(verifier, token)
@@ -220,7 +230,9 @@ async def test_rfc9068_required_claims(
 
 
 @pytest.mark.parametrize("exp", ["1900000000", True, [1900000000], 1e400])
-async def test_exp_must_be_numeric(verifier: AccessTokenVerifier, fake: FakeIssuer, exp: object) -> None:
+async def test_exp_must_be_numeric(
+    verifier: AccessTokenVerifier, fake: FakeIssuer, exp: object
+) -> None:
     """A string, boolean or infinite exp is not a NumericDate."""
     with pytest.raises(InvalidToken):
         await verifier.verify(fake.token(kid_of(fake), exp=exp))

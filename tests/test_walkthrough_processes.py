@@ -30,10 +30,19 @@ def test_readme_walkthrough(tmp_path: Path) -> None:
                 headers={"Content-Type": "application/x-www-form-urlencoded"},
             ).json()["access_token"]
             me = httpx.get(f"{api}/users/me", headers={"Authorization": f"Bearer {token}"})
-            bad = httpx.get(f"{api}/users/me", headers={"Authorization": f"Bearer {token[:-4]}AAAA"})
+            bad = httpx.get(
+                f"{api}/users/me", headers={"Authorization": f"Bearer {token[:-4]}AAAA"}
+            )
             none = httpx.get(f"{api}/users/me")
-    assert (200, "test", ["profile"]) == (me.status_code, me.json()["username"], me.json()["scopes"])
+    assert (200, "test", ["profile"]) == (
+        me.status_code,
+        me.json()["username"],
+        me.json()["scopes"],
+    )
     assert 401 == bad.status_code
     assert 'error="invalid_token"' in bad.headers["www-authenticate"]
-    assert (401, 'Bearer realm="resource-api"') == (none.status_code, none.headers["www-authenticate"])
+    assert (401, 'Bearer realm="resource-api"') == (
+        none.status_code,
+        none.headers["www-authenticate"],
+    )
     assert "Traceback" not in log.read_text()

@@ -21,6 +21,10 @@ async def readyz(services: Services) -> JSONResponse:
     signing_key = services.keyring.ready
     ready = database and signing_key
     return JSONResponse(
-        {"status": "ready" if ready else "not ready", "database": database, "signing_key": signing_key},
+        {
+            "status": "ready" if ready else "not ready",
+            "database": database,
+            "signing_key": signing_key,
+        },
         status_code=200 if ready else 503,
     )

@@ -98,7 +98,9 @@ def client_id(form: dict[str, str], services: IssuerServices) -> str:
     return client
 
 
-def granted_scopes(user: User, requested: frozenset[str] | None, defaults: list[str]) -> frozenset[str]:
+def granted_scopes(
+    user: User, requested: frozenset[str] | None, defaults: list[str]
+) -> frozenset[str]:
     if requested is None:
         return user.scopes & frozenset(defaults) or user.scopes
     if not requested <= user.scopes:
@@ -106,7 +108,9 @@ def granted_scopes(user: User, requested: frozenset[str] | None, defaults: list[
     return requested
 
 
-async def issue_token(request: Request, services: IssuerServices, outcome: dict[str, str]) -> JSONResponse:
+async def issue_token(
+    request: Request, services: IssuerServices, outcome: dict[str, str]
+) -> JSONResponse:
     settings = services.settings
     form = await read_form(request)
     # grant_type may be omitted so that the seed's curl works verbatim; it then means password.

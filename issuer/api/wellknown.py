@@ -46,7 +46,15 @@ def authorization_server_metadata(settings: IssuerSettings) -> dict[str, Any]:
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "preferred_username",
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "jti",
+            "client_id",
+            "scope",
+            "preferred_username",
         ],
     }
 
@@ -65,4 +73,3 @@ async def openid_configuration(services: Services) -> JSONResponse:
 async def authorize() -> Response:
     # RFC 6749 §4.1.2.1: with no registered redirect URI to send the error to, answer directly.
     raise UnsupportedResponseType("this issuer offers only the password grant at /token")
-

@@ -83,9 +83,7 @@ def active_key(keys: Sequence[SigningKey], now: float) -> SigningKey | None:
     return max(started, key=lambda key: key.generation, default=None)
 
 
-def published_keys(
-    keys: Sequence[SigningKey], now: float, schedule: Schedule
-) -> list[SigningKey]:
+def published_keys(keys: Sequence[SigningKey], now: float, schedule: Schedule) -> list[SigningKey]:
     """Every key a verifier may meet at `now`: next, active and retired ones."""
     visible = (KeyState.NEXT, KeyState.ACTIVE, KeyState.RETIRED)
     return [key for key in keys if state(key, keys, now, schedule) in visible]

@@ -1,18 +1,18 @@
 """FastAPI integration: a `Security` dependency that yields a `Principal`.
 
-    verifier = AccessTokenVerifier(JwksCache(issuer), audience="my-api")
-    bearer = BearerAuth(verifier, token_url=f"{issuer}/token", scopes={"profile": "..."})
+verifier = AccessTokenVerifier(JwksCache(issuer), audience="my-api")
+bearer = BearerAuth(verifier, token_url=f"{issuer}/token", scopes={"profile": "..."})
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with verifier:  # fetches the keys at start, refreshes them in the background
-            yield
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async with verifier:  # fetches the keys at start, refreshes them in the background
+        yield
 
-    app = FastAPI(lifespan=lifespan)
-    add_bearer_error_handlers(app, realm="my-api")
+app = FastAPI(lifespan=lifespan)
+add_bearer_error_handlers(app, realm="my-api")
 
-    @app.get("/me")
-    async def me(user: Annotated[Principal, Security(bearer, scopes=["profile"])]): ...
+@app.get("/me")
+async def me(user: Annotated[Principal, Security(bearer, scopes=["profile"])]): ...
 """
 
 import re

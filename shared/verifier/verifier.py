@@ -34,8 +34,10 @@ def read_header(token: str) -> dict[str, Any]:
     """The JOSE header, checked before any key or signature work."""
     parts = token.split(".")
     # An empty signature part still parses, so that `alg: none` is refused by the alg rule.
-    if len(parts) != 3 or not all(_B64URL.match(part) for part in parts[:2]) or (
-        parts[2] and not _B64URL.match(parts[2])
+    if (
+        len(parts) != 3
+        or not all(_B64URL.match(part) for part in parts[:2])
+        or (parts[2] and not _B64URL.match(parts[2]))
     ):
         raise InvalidToken("the token is not a signed JWT")
     try:

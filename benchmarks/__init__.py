@@ -1,0 +1,1 @@
+"""Benchmarks against the goals the issues name; run with `make bench`."""
