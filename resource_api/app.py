@@ -56,6 +56,7 @@ def create_app(
             yield
 
     app = FastAPI(title="Resource API", lifespan=lifespan)
+    app.state.verifier = verifier
     add_bearer_error_handlers(app, realm=settings.realm)
 
     @app.get("/users/me", summary="The token's user")

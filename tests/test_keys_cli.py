@@ -1,0 +1,90 @@
+"""`python -m issuer keys list/rotate/revoke` against a running issuer's database, with two
+issuer processes sharing it."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import jwt
+
+from tests.support import CHEAP_ARGON2, ROOT, free_port, serve, wait_until_ready
+
+
+def _env(data: Path) -> dict[str, str]:
+    return {
+        "ISSUER_DATA_DIR": str(data),
+        "ISSUER_DEMO_USERS": "test:test",
+        "ISSUER_KEY_CHECK_INTERVAL": "0.5",
+        **{f"ISSUER_{name.upper()}": str(value) for name, value in CHEAP_ARGON2.items()},
+    }
+
+
+def _keys(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "issuer", "keys", *args],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+
+
+def _signing_kid(base: str) -> str:
+    response = httpx.post(f"{base}/token", data={"username": "test", "password": "test"})
+    return str(jwt.get_unverified_header(response.json()["access_token"])["kid"])
+
+
+def _eventually(check: object, timeout: float = 15) -> None:
+    """Waits (bounded) for the processes' own key timer to pick up a database change."""
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "the issuer processes did not pick up the change"
+        time.sleep(0.2)
+
+
+def test_keys_cli_with_two_issuer_processes(tmp_path: Path) -> None:
+    """rotate --now: both processes sign with the new key within a few timer ticks, and
+    publish both keys; revoke (refused without --yes off a terminal): the key leaves both
+    JWKS; keys list --json shows the states."""
+    env = _env(tmp_path / "data")
+    ports = free_port(), free_port()
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    log = tmp_path / "issuers.log"
+    with serve("issuer", ports[0], env, log), serve("issuer", ports[1], env, log):
+        for base in bases:
+            wait_until_ready(f"{base}/readyz")
+        first = {_signing_kid(base) for base in bases}
+        assert 1 == len(first)
+
+        rotated = _keys(env, "rotate", "--now")
+        assert 0 == rotated.returncode, rotated.stderr
+        assert "warning" in rotated.stderr
+        listing = json.loads(_keys(env, "list", "--json").stdout)
+        new_kid = next(row["kid"] for row in listing if row["state"] == "active")
+        assert {"active", "retired"} == {row["state"] for row in listing}
+        _eventually(lambda: all(_signing_kid(base) == new_kid for base in bases))
+
+        old_kid = first.pop()
+        refused = _keys(env, "revoke", old_kid)
+        assert 1 == refused.returncode and "not confirmed" in refused.stderr
+        assert 0 == _keys(env, "revoke", old_kid, "--yes").returncode
+
+        def unpublished() -> bool:
+            return all(
+                old_kid not in httpx.get(f"{base}/.well-known/jwks.json").text for base in bases
+            )
+
+        _eventually(unpublished)
+        states = {
+            row["kid"]: row["state"] for row in json.loads(_keys(env, "list", "--json").stdout)
+        }
+        assert {old_kid: "revoked", new_kid: "active"} == states
+        assert 1 == _keys(env, "revoke", "no-such-kid", "--yes").returncode
+    assert "Traceback" not in log.read_text()
