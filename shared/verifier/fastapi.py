@@ -40,20 +40,23 @@ _B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 def bearer_token(request: Request) -> str:
     """The token from the Authorization header (RFC 6750 §2.1), the only place we take it."""
     # RFC 6750 §2.3 allows a URI query parameter but warns it leaks into logs and history.
-    if request.scope.get("query_string") and "access_token" in request.query_params:
+    if request.scope["query_string"] and "access_token" in request.query_params:
         raise InvalidRequest("send the token in the Authorization header, not the query string")
-    values = request.headers.getlist("authorization")
+    # The raw ASGI header list, not request.headers: this runs on every protected request.
+    values = [value for name, value in request.scope["headers"] if name == b"authorization"]
     if not values:
         raise MissingCredentials("no credentials")
     if len(values) > 1:
         raise InvalidRequest("send one Authorization header")
-    scheme, _, token = values[0].strip().partition(" ")
+    scheme, _, token = values[0].decode("latin-1").strip().partition(" ")
     if scheme.lower() != "bearer":
         raise MissingCredentials("no bearer credentials")
-    token = token.strip()
+    return token.strip()
+
+
+def check_token_syntax(token: str) -> None:
     if not _B64TOKEN.match(token):
         raise InvalidRequest("the Authorization header is not a well-formed bearer token")
-    return token
 
 
 class BearerAuth(OAuth2):
@@ -75,7 +78,12 @@ class BearerAuth(OAuth2):
     async def __call__(  # type: ignore[override]
         self, request: Request, security_scopes: SecurityScopes
     ) -> Principal:
-        principal = await self.verifier.verify(bearer_token(request))
+        token = bearer_token(request)
+        # A token verified before is well-formed by definition: skip the syntax scan.
+        principal = self.verifier.cached(token)
+        if principal is None:
+            check_token_syntax(token)
+            principal = await self.verifier.verify(token)
         required = frozenset(security_scopes.scopes)
         if not required <= principal.scopes:
             raise InsufficientScope(required)

@@ -1,0 +1,63 @@
+"""Real service processes on free loopback ports, for benchmarks."""
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def process(args: list[str], env: Mapping[str, str], ready_url: str) -> Iterator[None]:
+    """Starts `python ARGS`, waits (at most 30 s) for `ready_url`, stops it afterwards."""
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(ready_url, timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"{args} did not become ready")
+            time.sleep(0.1)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextlib.contextmanager
+def issuer(data_dir: Path, **env: str) -> Iterator[str]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = {
+        "ISSUER_URL": base,
+        "ISSUER_DATA_DIR": str(data_dir),
+        "ISSUER_DEMO_USERS": "bench:bench-password",
+        "ISSUER_LOG_LEVEL": "WARNING",
+        **env,
+    }
+    with process(["-m", "issuer", "serve", "--port", str(port)], settings, f"{base}/readyz"):
+        yield base

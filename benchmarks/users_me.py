@@ -1,0 +1,71 @@
+"""GET /users/me with a valid token against an identical endpoint with no authentication, in
+one uvicorn process, loaded by wrk on loopback with 32 connections, in one run. The PyJWT
+recipe (PyJWKClient + jwt.decode) runs beside them. Goal (issue 3): >= 0.90x of the twin."""
+
+import re
+import statistics
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from benchmarks import servers
+
+GOAL = 0.9
+CONNECTIONS = 32
+ROUNDS = 5
+ENDPOINTS = {
+    "ours": "/users/me",
+    # The twin gets the same request, header included: only the auth work differs.
+    "twin": "/bench/anonymous",
+    "noop": "/bench/noop-security",
+    "recipe": "/bench/pyjwt",
+}
+
+
+def wrk(url: str, token: str, seconds: int) -> float:
+    args = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "5s"]
+    args += ["-H", f"Authorization: Bearer {token}"]
+    output = subprocess.run(
+        [*args, url], capture_output=True, text=True, check=True, timeout=seconds + 60
+    ).stdout
+    if "Non-2xx" in output:
+        raise RuntimeError(f"{url} answered errors under load:\n{output}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if match is None:
+        raise RuntimeError(f"cannot read wrk output:\n{output}")
+    return float(match.group(1))
+
+
+def run(seconds: int = 4) -> tuple[str, float, float]:
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is needed: apt-get install wrk")
+    with tempfile.TemporaryDirectory() as data, servers.issuer(Path(data)) as issuer:
+        token = httpx.post(
+            f"{issuer}/token", data={"username": "bench", "password": "bench-password"}
+        ).json()["access_token"]
+        port = servers.free_port()
+        api = f"http://127.0.0.1:{port}"
+        command = [
+            "-m", "uvicorn", "benchmarks.users_me_app:bench_app", "--factory",
+            "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning",
+        ]  # fmt: skip
+        with servers.process(command, {"RESOURCE_API_ISSUER_URL": issuer}, f"{api}/readyz"):
+            for path in ENDPOINTS.values():  # warm up: keys, caches, connections
+                wrk(f"{api}{path}", token, 1)
+            # Interleaved rounds: a noisy moment hits every endpoint of a round alike.
+            rounds = [
+                {name: wrk(f"{api}{path}", token, seconds) for name, path in ENDPOINTS.items()}
+                for _ in range(ROUNDS)
+            ]
+    ours, twin, noop, recipe = (statistics.median(r[name] for r in rounds) for name in ENDPOINTS)
+    ratio = statistics.median(r["ours"] / r["twin"] for r in rounds)
+    line = (
+        f"/users/me: {ours:,.0f} req/s vs unauthenticated twin {twin:,.0f} req/s -> {ratio:.2f}x "
+        f"(goal >= {GOAL}x); PyJWT recipe {recipe:,.0f} req/s -> {recipe / twin:.2f}x; "
+        f"a Security dependency that checks nothing {noop:,.0f} req/s -> {noop / twin:.2f}x "
+        f"(wrk, {CONNECTIONS} connections, one uvicorn process, median of {ROUNDS} rounds)"
+    )
+    return line, ratio, GOAL
