@@ -6,9 +6,9 @@ Both sides run the same number of verifications at once (CONCURRENCY), so each k
 cores equally busy; the token side also pays HTTP, the database lookup and the signature."""
 
 import tempfile
-from collections.abc import Callable
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx

@@ -3,8 +3,8 @@ one uvicorn process, loaded by wrk on loopback with 32 connections, in one run. 
 recipe (PyJWKClient + jwt.decode) runs beside them. Goal (issue 3): >= 0.90x of the twin."""
 
 import re
-import statistics
 import shutil
+import statistics
 import subprocess
 import tempfile
 from pathlib import Path

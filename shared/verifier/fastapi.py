@@ -43,7 +43,8 @@ def bearer_token(request: Request) -> str:
     if request.scope["query_string"] and "access_token" in request.query_params:
         raise InvalidRequest("send the token in the Authorization header, not the query string")
     # The raw ASGI header list, not request.headers: this runs on every protected request.
-    values = [value for name, value in request.scope["headers"] if name == b"authorization"]
+    headers: list[tuple[bytes, bytes]] = request.scope["headers"]
+    values = [value for name, value in headers if name == b"authorization"]
     if not values:
         raise MissingCredentials("no credentials")
     if len(values) > 1:
