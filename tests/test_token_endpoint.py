@@ -138,3 +138,31 @@ async def test_token_request_log_line(
     assert "correct horse" not in logged and "wrong-one" not in logged
     assert response.json()["access_token"] not in logged
     assert all({"user", "client", "remote", "duration_ms"} <= set(vars(r)) for r in records)
+
+
+async def test_slow_login_does_not_stall_other_requests(
+    settings: IssuerSettings, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Password checking runs in a worker thread: while one login is held inside it, the
+    event loop still answers other requests."""
+    import asyncio
+    import threading
+
+    async with issuer_client(settings, clock) as (client, services):
+        services.users.add("alice", "correct horse", frozenset({"profile"}))
+        inside, release = threading.Event(), threading.Event()
+        authenticate = services.users.authenticate
+
+        def held(username: str, password: str) -> object:
+            inside.set()
+            release.wait(timeout=30)
+            return authenticate(username, password)
+
+        monkeypatch.setattr(services.users, "authenticate", held)
+        login = asyncio.create_task(_post(client, "username=alice&password=correct+horse"))
+        while not inside.is_set():
+            await asyncio.sleep(0)
+        assert 200 == (await client.get("/.well-known/jwks.json")).status_code
+        assert not login.done()
+        release.set()
+        assert 200 == (await login).status_code
