@@ -8,7 +8,6 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-import uvicorn
 from pydantic import ValidationError
 
 from issuer.app import build_services
@@ -16,6 +15,7 @@ from issuer.config import IssuerSettings
 from issuer.keys.store import KeyNotFound
 from issuer.users import UserError
 from shared.logging import configure_logging
+from shared.serving import serve
 from shared.settings import describe_settings_error
 
 
@@ -138,16 +138,7 @@ def _confirm(question: str) -> bool:
 
 def _serve(args: argparse.Namespace, settings: IssuerSettings) -> int:
     configure_logging(settings.log_level)
-    uvicorn.run(
-        "issuer.app:app_from_env",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_config=None,
-        access_log=False,  # the token endpoint logs its own structured line
-        server_header=False,
-    )
+    serve("issuer.app:app_from_env", host=args.host, port=args.port, workers=args.workers)
     return 0
 
 

@@ -4,21 +4,21 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-import uvicorn
 from pydantic import ValidationError
 
 from resource_api.config import ResourceApiSettings
 from shared.logging import configure_logging
+from shared.serving import serve
 from shared.settings import describe_settings_error
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m resource_api", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the resource API over HTTP")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8001)
-    serve.add_argument("--workers", type=int, default=1)
+    serve_command = commands.add_parser("serve", help="run the resource API over HTTP")
+    serve_command.add_argument("--host", default="127.0.0.1")
+    serve_command.add_argument("--port", type=int, default=8001)
+    serve_command.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
     try:
         settings = ResourceApiSettings()
@@ -26,14 +26,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(describe_settings_error(error, "RESOURCE_API_"), file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
-    uvicorn.run(
-        "resource_api.app:app_from_env",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_config=None,
-        access_log=False,  # an access log would record tokens a client puts in the query
-        server_header=False,
-    )
+    serve("resource_api.app:app_from_env", host=args.host, port=args.port, workers=args.workers)
     return 0

@@ -6,6 +6,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from issuer.config import IssuerSettings
 from shared.clock import FakeClock
+from tests.fake_issuer import FakeIssuer
 from tests.support import issuer_settings
 
 
@@ -30,6 +31,14 @@ def clock() -> FakeClock:
 @pytest.fixture
 def settings(tmp_path: Path) -> IssuerSettings:
     return issuer_settings(tmp_path / "data")
+
+
+@pytest.fixture
+def fake(clock: FakeClock) -> FakeIssuer:
+    """A fake issuer's key endpoints, with one signing key."""
+    issuer = FakeIssuer(clock)
+    issuer.add_key()
+    return issuer
 
 
 @pytest.fixture(scope="session")

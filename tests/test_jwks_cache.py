@@ -21,13 +21,6 @@ from tests.support import ISSUER
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def fake(clock: FakeClock) -> FakeIssuer:
-    issuer = FakeIssuer(clock)
-    issuer.add_key()
-    return issuer
-
-
 async def never(_seconds: float) -> None:
     """The background refresher's sleep: tests call refresh() themselves, in fake time."""
     await asyncio.Event().wait()

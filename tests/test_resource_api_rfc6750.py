@@ -18,13 +18,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def fake(clock: FakeClock) -> FakeIssuer:
-    issuer = FakeIssuer(clock)
-    issuer.add_key()
-    return issuer
-
-
-@pytest.fixture
 async def api(fake: FakeIssuer, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(
         ResourceApiSettings(issuer_url=ISSUER), clock=clock, transport=fake.transport()

@@ -22,13 +22,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def fake(clock: FakeClock) -> FakeIssuer:
-    issuer = FakeIssuer(clock)
-    issuer.add_key()
-    return issuer
-
-
-@pytest.fixture
 async def verifier(fake: FakeIssuer, clock: FakeClock) -> AsyncIterator[AccessTokenVerifier]:
     jwks = JwksCache(ISSUER, transport=fake.transport(), clock=clock, policy=JwksPolicy())
     async with AccessTokenVerifier(jwks, audience="resource-api", leeway=30, clock=clock) as v:
