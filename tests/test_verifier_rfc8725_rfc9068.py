@@ -222,13 +222,14 @@ async def test_rfc9068_required_claims(
     assert claim in description
 
 
-@pytest.mark.parametrize("exp", ["1900000000", True, [1900000000], 1e400])
-async def test_exp_must_be_numeric(
-    verifier: AccessTokenVerifier, fake: FakeIssuer, exp: object
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+@pytest.mark.parametrize("value", ["1900000000", True, [1900000000], 1e400, 10**400, -(10**400)])
+async def test_numeric_dates_must_be_numbers(
+    verifier: AccessTokenVerifier, fake: FakeIssuer, claim: str, value: object
 ) -> None:
-    """A string, boolean or infinite exp is not a NumericDate."""
-    with pytest.raises(InvalidToken):
-        await verifier.verify(fake.token(kid_of(fake), exp=exp))
+    """A string, boolean, list, infinite or out-of-range value is not a NumericDate."""
+    description = await rejected(verifier, fake.token(kid_of(fake), **{claim: value}))
+    assert f"the {claim} claim is not a number" == description
 
 
 async def test_exp_flips_exactly_at_the_leeway_edge(
