@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator
+from typing import Any, cast
 
 import jwt
 import pytest
@@ -228,7 +229,7 @@ async def test_numeric_dates_must_be_numbers(
     verifier: AccessTokenVerifier, fake: FakeIssuer, claim: str, value: object
 ) -> None:
     """A string, boolean, list, infinite or out-of-range value is not a NumericDate."""
-    description = await rejected(verifier, fake.token(kid_of(fake), **{claim: value}))
+    description = await rejected(verifier, fake.token(kid_of(fake), **{claim: cast(Any, value)}))
     assert f"the {claim} claim is not a number" == description
 
 
