@@ -2,10 +2,14 @@
 
 import json
 import logging
+from urllib.parse import urlencode
 
 import httpx
 import jwt
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from issuer.config import IssuerSettings
 from shared.clock import FakeClock
@@ -166,3 +170,32 @@ async def test_slow_login_does_not_stall_other_requests(
         assert not login.done()
         release.set()
         assert 200 == (await login).status_code
+
+
+@hypothesis_settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.binary(max_size=300)
+    | st.lists(
+        st.tuples(
+            st.sampled_from(["grant_type", "username", "password", "scope", "client_id", "x"]),
+            st.text(max_size=30),
+        ),
+        max_size=6,
+    ).map(lambda pairs: urlencode(pairs).encode())
+)
+async def test_arbitrary_token_requests_get_rfc6749_errors(
+    issuer: httpx.AsyncClient, body: bytes
+) -> None:
+    """Whatever the form holds, the answer is a JSON RFC 6749 error (or a token), never a 500."""
+    response = await issuer.post("/token", content=body, headers=FORM)
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert response.json()["error"] in {
+            "invalid_request",
+            "invalid_client",
+            "invalid_grant",
+            "unsupported_grant_type",
+            "invalid_scope",
+        }
