@@ -84,7 +84,7 @@ def stack() -> Iterator[Stack]:
         yield running
     finally:
         running.compose("logs", "--no-color", "--tail", "40", timeout=60)
-        running.compose("down", "-v", "--remove-orphans", timeout=120)
+        running.compose("down", "-v", "--rmi", "local", "--remove-orphans", timeout=120)
 
 
 def test_seed_curl_flow(stack: Stack) -> None:
