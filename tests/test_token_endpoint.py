@@ -199,3 +199,20 @@ async def test_arbitrary_token_requests_get_rfc6749_errors(
             "unsupported_grant_type",
             "invalid_scope",
         }
+
+
+async def test_database_failure_is_503_not_500(
+    settings: IssuerSettings, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user store that fails answers temporarily_unavailable with Retry-After."""
+    from sqlalchemy.exc import OperationalError
+
+    async with issuer_client(settings, clock) as (client, services):
+
+        def broken(username: str, password: str) -> None:
+            raise OperationalError("SELECT", {}, Exception("disk I/O error"))
+
+        monkeypatch.setattr(services.users, "authenticate", broken)
+        response = await _post(client, "username=alice&password=x")
+    assert (503, "temporarily_unavailable") == (response.status_code, response.json()["error"])
+    assert "retry-after" in response.headers

@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl
 import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from issuer.errors import (
     NO_STORE,
@@ -125,7 +126,11 @@ async def issue_token(
     if len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidGrant("invalid username or password")
     # argon2 is slow on purpose: off the event loop, so one login never stalls other requests.
-    user = await anyio.to_thread.run_sync(services.users.authenticate, username, password)
+    try:
+        user = await anyio.to_thread.run_sync(services.users.authenticate, username, password)
+    except SQLAlchemyError:
+        logger.exception("the user store failed")
+        raise TemporarilyUnavailable("the user store is unavailable; try again shortly") from None
     if user is None:
         raise InvalidGrant("invalid username or password")
     scopes = granted_scopes(user, requested, settings.default_scopes)
