@@ -7,7 +7,7 @@ OAuthError
 ├── UnsupportedGrantType  400
 ├── InvalidScope          400
 ├── UnsupportedResponseType 400  (GET /authorize: no such flow here)
-└── TemporarilyUnavailable 503  no signing key loaded yet
+└── TemporarilyUnavailable 503  no signing key loaded yet, or the user store failing
 """
 
 from typing import ClassVar
