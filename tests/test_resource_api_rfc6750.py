@@ -1,6 +1,7 @@
 """GET /users/me through the resource API app: RFC 6750 challenges, scopes, 503 on a cold
 start, and no 500 for any bearer string."""
 
+import json
 from collections.abc import AsyncIterator
 
 import httpx
@@ -12,7 +13,7 @@ from resource_api.app import create_app
 from resource_api.config import ResourceApiSettings
 from shared.clock import FakeClock
 from tests.fake_issuer import FakeIssuer
-from tests.support import ISSUER, running
+from tests.support import ISSUER, b64, running
 
 pytestmark = pytest.mark.anyio
 
@@ -142,11 +143,31 @@ async def test_openapi_declares_password_flow_at_the_issuer(api: httpx.AsyncClie
     assert {"issuer": ["profile"]} in schema["paths"]["/users/me"]["get"]["security"]
 
 
-bearer_strings = st.text(
-    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"),
-    max_size=300,
-) | st.from_regex(
-    r"[A-Za-z0-9_\-]{1,80}\.[A-Za-z0-9_\-]{0,200}\.[A-Za-z0-9_\-]{0,80}", fullmatch=True
+json_like = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+bearer_strings = (
+    st.text(
+        alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"),
+        max_size=300,
+    )
+    | st.from_regex(
+        r"[A-Za-z0-9_\-]{1,80}\.[A-Za-z0-9_\-]{0,200}\.[A-Za-z0-9_\-]{0,80}", fullmatch=True
+    )
+    # Well-encoded segments holding arbitrary bytes, arbitrary JSON, or deep nesting.
+    | st.tuples(st.binary(max_size=120), st.binary(max_size=120)).map(
+        lambda parts: f"{b64(parts[0])}.{b64(parts[1])}.c2ln"
+    )
+    | st.tuples(json_like, json_like).map(
+        lambda parts: (
+            f"{b64(json.dumps(parts[0]).encode())}.{b64(json.dumps(parts[1]).encode())}.c2ln"
+        )
+    )
+    | st.integers(min_value=1, max_value=6000).map(lambda depth: f"{b64(b'[' * depth)}.e30.c2ln")
 )
 
 

@@ -268,3 +268,10 @@ async def test_sub_must_be_a_nonempty_string(
 ) -> None:
     """The subject identifies the user: it must be a string."""
     assert "sub" in await rejected(verifier, fake.token(kid_of(fake), sub=sub))
+
+
+async def test_deeply_nested_header_is_invalid_token(verifier: AccessTokenVerifier) -> None:
+    """A header of thousands of nested arrays (it fits in 8 KiB) is InvalidToken, not a
+    RecursionError escaping as a 500."""
+    token = f"{b64(b'[' * 5000)}.e30.c2ln"
+    assert "not valid JSON" in await rejected(verifier, token)

@@ -86,7 +86,7 @@ def max_age(cache_control: str | None) -> float | None:
 def _json_object(body: bytes, what: str) -> dict[str, Any]:
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         raise KeySetError(f"the {what} is not JSON") from None
     if not isinstance(document, dict):
         raise KeySetError(f"the {what} is not a JSON object")

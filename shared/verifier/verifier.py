@@ -43,7 +43,7 @@ def read_header(token: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4))
         header = json.loads(raw)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # RecursionError: "[[[[…" nesting
         raise InvalidToken("the token header is not valid JSON") from None
     if not isinstance(header, dict):
         raise InvalidToken("the token header is not a JSON object")
@@ -141,7 +141,7 @@ class AccessTokenVerifier:
             raise InvalidToken("the token is malformed") from None
         try:
             claims = json.loads(decoded["payload"])
-        except ValueError:
+        except (ValueError, RecursionError):
             raise InvalidToken("the token's claims are not valid JSON") from None
         if not isinstance(claims, dict):
             raise InvalidToken("the token's claims are not a JSON object")
