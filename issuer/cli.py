@@ -15,7 +15,7 @@ from issuer.config import IssuerSettings
 from issuer.keys.store import KeyNotFound
 from issuer.users import UserError
 from shared.logging import configure_logging
-from shared.serving import serve
+from shared.serving import add_serve_command, serve
 from shared.settings import describe_settings_error
 
 
@@ -23,10 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m issuer", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="run the issuer over HTTP")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    add_serve_command(commands, port=8000, what="the issuer")
 
     users = commands.add_parser("users", help="manage users").add_subparsers(
         dest="action", required=True

@@ -8,17 +8,14 @@ from pydantic import ValidationError
 
 from resource_api.config import ResourceApiSettings
 from shared.logging import configure_logging
-from shared.serving import serve
+from shared.serving import add_serve_command, serve
 from shared.settings import describe_settings_error
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m resource_api", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    serve_command = commands.add_parser("serve", help="run the resource API over HTTP")
-    serve_command.add_argument("--host", default="127.0.0.1")
-    serve_command.add_argument("--port", type=int, default=8001)
-    serve_command.add_argument("--workers", type=int, default=1)
+    add_serve_command(commands, port=8001, what="the resource API")
     args = parser.parse_args(argv)
     try:
         settings = ResourceApiSettings()

@@ -1,6 +1,18 @@
 """Running a service's app factory under uvicorn, the same way for both services."""
 
+import argparse
+
 import uvicorn
+
+
+def add_serve_command(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]", *, port: int, what: str
+) -> None:
+    """The `serve [--host H] [--port P] [--workers N]` subcommand, the same for both services."""
+    serve_command = commands.add_parser("serve", help=f"run {what} over HTTP")
+    serve_command.add_argument("--host", default="127.0.0.1")
+    serve_command.add_argument("--port", type=int, default=port)
+    serve_command.add_argument("--workers", type=int, default=1)
 
 
 def serve(factory: str, *, host: str, port: int, workers: int) -> None:
