@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy import Engine
 
 from issuer.api import health, token, wellknown
 from issuer.config import IssuerSettings
@@ -36,17 +37,20 @@ def key_schedule(settings: IssuerSettings) -> Schedule:
     )
 
 
-def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
-    """Opens the database and the stores; blocking, so run it in a thread from async code."""
-    engine = open_database(settings.sqlalchemy_url, settings.data_dir)
+def key_lifecycle(settings: IssuerSettings, engine: Engine) -> KeyLifecycle:
     passphrase = settings.passphrase()
     if passphrase is None:
         logger.warning(
             "ISSUER_KEY_PASSPHRASE is not set: private signing keys are stored UNENCRYPTED. "
             "Set it (or ISSUER_KEY_PASSPHRASE_FILE) outside local development."
         )
-    store = KeyStore(engine, passphrase, settings.key_size)
-    keyring = KeyRing(KeyLifecycle(store, key_schedule(settings)), clock)
+    return KeyLifecycle(KeyStore(engine, passphrase, settings.key_size), key_schedule(settings))
+
+
+def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
+    """Opens the database and the stores; blocking, so run it in a thread from async code."""
+    engine = open_database(settings.sqlalchemy_url, settings.data_dir)
+    keyring = KeyRing(key_lifecycle(settings, engine), clock)
     users = UserStore(engine, password_hasher(settings), clock)
     return IssuerServices(settings, clock, engine, users, keyring)
 

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from issuer.app import build_services
+from issuer.app import build_services, key_lifecycle
 from issuer.config import IssuerSettings
+from issuer.db import open_database
 from issuer.keys.store import KeyNotFound
 from issuer.users import UserError
 from shared.logging import configure_logging
@@ -91,7 +92,9 @@ def _users(args: argparse.Namespace, settings: IssuerSettings) -> int:
 
 
 def _keys(args: argparse.Namespace, settings: IssuerSettings) -> int:
-    lifecycle = build_services(settings, time.time).keyring.lifecycle
+    # Keys only: no user store, whose set-up computes an argon2 hash.
+    engine = open_database(settings.sqlalchemy_url, settings.data_dir)
+    lifecycle = key_lifecycle(settings, engine)
     now = time.time()
     if args.action == "list":
         rows = [
