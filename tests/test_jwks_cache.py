@@ -2,6 +2,7 @@
 stalls; time comes from a fake clock."""
 
 import asyncio
+import tracemalloc
 import uuid
 from collections.abc import AsyncIterator
 
@@ -213,3 +214,35 @@ async def test_discovery_for_another_issuer_is_refused(clock: FakeClock) -> None
     async with make_verifier(fake, clock) as verifier:
         assert not verifier.jwks.status()["keys_loaded"]
         assert 0 == fake.jwks_requests
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_jwks_behind_a_compressing_proxy(
+    fake: FakeIssuer, clock: FakeClock, encoding: str
+) -> None:
+    """A JWKS served gzip- or deflate-encoded (nginx, Traefik, a CDN) loads and verifies; the
+    request says which codings we read. Regression: the body was decoded twice, 503 forever."""
+    fake.content_encoding = encoding
+    kid = next(iter(fake.keys))
+    async with make_verifier(fake, clock) as verifier:
+        assert "alice" == (await verifier.verify(fake.token(kid))).username
+    assert all(header == "gzip, deflate" for header in fake.accept_encodings)
+
+
+async def test_compression_bomb_is_refused_without_inflating(
+    fake: FakeIssuer, clock: FakeClock
+) -> None:
+    """A gzip body that inflates to 100 MB is refused once its decoded size passes max_bytes;
+    memory stays near the policy's bound (tracemalloc peak well under the inflated size)."""
+    kid = next(iter(fake.keys))
+    fake.mode = "bomb"
+    tracemalloc.start()
+    try:
+        async with make_verifier(fake, clock) as verifier:
+            with pytest.raises(KeysUnavailable):
+                await verifier.verify(fake.token(kid))
+            _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "unreadable body" in str(verifier.jwks.status()["last_error"])
+    assert peak < 32 * 1024 * 1024

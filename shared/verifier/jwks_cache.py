@@ -11,6 +11,7 @@
 import asyncio
 import contextlib
 import logging
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -20,6 +21,12 @@ import httpx
 import jwt
 
 from shared.clock import Clock, system_clock
+from shared.verifier.bounded_body import (
+    ACCEPT_ENCODING,
+    BodyTooLarge,
+    UnsupportedEncoding,
+    read_bounded,
+)
 from shared.verifier.errors import InvalidToken, KeysUnavailable
 from shared.verifier.keyset import (
     jwks_uri_from_metadata,
@@ -40,7 +47,7 @@ class JwksPolicy:
     refetch_cooldown: float = 30
     max_stale: float = 86400
     fetch_timeout: float = 5
-    max_bytes: int = 256 * 1024
+    max_bytes: int = 256 * 1024  # decoded: a compressed body is bounded after inflating
     # Refresh when this fraction of the lifetime has passed, well before it runs out.
     refresh_at: float = 0.8
     max_retry_delay: float = 30
@@ -48,6 +55,15 @@ class JwksPolicy:
 
 class FetchFailed(Exception):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A response's status, headers and decoded body (never a re-encoded httpx.Response)."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
 
 
 class JwksCache:
@@ -180,22 +196,27 @@ class JwksCache:
 
     async def _get(
         self, url: str, headers: dict[str, str] | None = None, *, allow_not_modified: bool = False
-    ) -> httpx.Response:
+    ) -> Fetched:
         assert self._client is not None, "use the JwksCache as an async context manager"
-        async with self._client.stream("GET", url, headers=headers) as response:
+        request_headers = {"Accept-Encoding": ACCEPT_ENCODING, **(headers or {})}
+        async with self._client.stream("GET", url, headers=request_headers) as response:
             if response.status_code == 304 and allow_not_modified:
-                return response
+                return Fetched(304, response.headers, b"")
             if response.status_code != 200:
                 raise FetchFailed(f"{url} answered HTTP {response.status_code}")
             declared = response.headers.get("content-length", "0")
             if declared.isdigit() and int(declared) > self.policy.max_bytes:
                 raise FetchFailed(f"{url} answered more than {self.policy.max_bytes} bytes")
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > self.policy.max_bytes:
-                    raise FetchFailed(f"{url} answered more than {self.policy.max_bytes} bytes")
-        return httpx.Response(200, headers=response.headers, content=bytes(body))
+            # Raw bytes, inflated by us with a ceiling (a compressing proxy, or a bomb).
+            try:
+                body = await read_bounded(
+                    response.aiter_raw(),
+                    response.headers.get("content-encoding"),
+                    self.policy.max_bytes,
+                )
+            except (BodyTooLarge, UnsupportedEncoding, zlib.error) as error:
+                raise FetchFailed(f"{url}: unreadable body ({error})") from None
+        return Fetched(200, response.headers, body)
 
     def next_refresh_delay(self) -> float:
         """Seconds until the background task should fetch again."""
