@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from issuer.app import build_services, key_lifecycle
+from issuer.cli_argv import identifiers_as_values
 from issuer.config import IssuerSettings
 from issuer.db import open_database
 from issuer.keys.store import KeyNotFound
@@ -143,7 +144,7 @@ def _serve(args: argparse.Namespace, settings: IssuerSettings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(identifiers_as_values(sys.argv[1:] if argv is None else argv))
     try:
         settings = IssuerSettings()
     except ValidationError as error:

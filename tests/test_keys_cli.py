@@ -10,7 +10,9 @@ from pathlib import Path
 
 import httpx
 import jwt
+import pytest
 
+from issuer.cli import main
 from tests.support import CHEAP_ARGON2, ROOT, free_port, serve, wait_until_ready
 
 
@@ -88,3 +90,34 @@ def test_keys_cli_with_two_issuer_processes(tmp_path: Path) -> None:
         assert {old_kid: "revoked", new_kid: "active"} == states
         assert 1 == _keys(env, "revoke", "no-such-kid", "--yes").returncode
     assert "Traceback" not in log.read_text()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["keys", "revoke", "-tEzwip5Yq", "--yes"],
+        ["keys", "revoke", "--yes", "-tEzwip5Yq"],
+        ["keys", "revoke", "--yes", "--", "-tEzwip5Yq"],
+    ],
+)
+def test_kid_starting_with_dash_is_a_kid(
+    argv: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An RFC 7638 thumbprint is base64url, so 1 kid in 64 starts with `-`: `keys revoke` takes
+    it as the kid (here: no such key, exit 1), not as an unknown option (argparse's exit 2).
+    Regression: CI failed about once in 64 runs."""
+    monkeypatch.setenv("ISSUER_DATA_DIR", str(tmp_path / "data"))
+    assert 1 == main(argv)
+    assert "no key -tEzwip5Yq" in capsys.readouterr().err
+
+
+def test_username_starting_with_dash_is_a_username(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`users remove -bob` names the user -bob, which the username rule allows."""
+    monkeypatch.setenv("ISSUER_DATA_DIR", str(tmp_path / "data"))
+    assert 1 == main(["users", "remove", "-bob"])
+    assert "no user named '-bob'" in capsys.readouterr().err

@@ -1,0 +1,39 @@
+"""Command lines whose positional values may start with `-`.
+
+A kid is an RFC 7638 thumbprint in base64url, so one key in 64 has a kid starting with `-`;
+usernames may start with `-` too. argparse reads such a value as an unknown option and exits 2,
+so before parsing, every word of these commands that is not one of their own options is moved
+behind `--`, where argparse takes it as a value whatever it starts with.
+"""
+
+from collections.abc import Mapping, Sequence
+
+HELP = frozenset({"-h", "--help"})
+
+# (command, action) -> that action's options, each with whether it takes a value.
+IDENTIFIER_COMMANDS: Mapping[tuple[str, str], Mapping[str, bool]] = {
+    ("keys", "revoke"): {"--yes": False},
+    ("users", "add"): {"--password-stdin": False, "--scope": True},
+    ("users", "remove"): {},
+    ("users", "unlock"): {},
+}
+
+
+def identifiers_as_values(argv: Sequence[str]) -> list[str]:
+    """`argv` with the values of identifier-taking commands placed after `--`."""
+    words = list(argv)
+    options = IDENTIFIER_COMMANDS.get((words[0], words[1])) if len(words) >= 2 else None
+    if options is None or "--" in words:
+        return words
+    flags: list[str] = []
+    values: list[str] = []
+    rest = iter(words[2:])
+    for word in rest:
+        name = word.split("=", 1)[0]
+        if word in HELP or name in options:
+            flags.append(word)
+            if options.get(word, False):  # `--scope S`: its value goes with it
+                flags.append(next(rest, ""))
+        else:
+            values.append(word)
+    return [*words[:2], *flags, "--", *values]
