@@ -8,19 +8,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from sqlalchemy import Engine
 
 from issuer.api import health, token, wellknown
 from issuer.config import IssuerSettings
-from issuer.db import open_database
 from issuer.errors import OAuthError, oauth_error_response
-from issuer.keys.keyring import KeyRing
-from issuer.keys.lifecycle import KeyLifecycle
-from issuer.keys.schedule import Schedule
-from issuer.keys.store import KeyStore
-from issuer.passwords import password_hasher
 from issuer.services import IssuerServices
-from issuer.users import UserError, UserStore
+from issuer.wiring import add_demo_users, build_services
 from shared.clock import Clock, system_clock
 from shared.logging import configure_logging
 
@@ -28,57 +21,39 @@ logger = logging.getLogger("issuer")
 
 Sleep = Callable[[float], Awaitable[None]]
 
-
-def key_schedule(settings: IssuerSettings) -> Schedule:
-    return Schedule(
-        rotation_interval=settings.key_rotation_interval,
-        publish_ahead=settings.key_publish_ahead,
-        retired_grace=settings.access_token_ttl + settings.verifier_leeway,
-    )
+# Login failure rows past every throttling window are deleted this often, in bounded batches.
+PRUNE_INTERVAL = 60.0
 
 
-def key_lifecycle(settings: IssuerSettings, engine: Engine) -> KeyLifecycle:
-    passphrase = settings.passphrase()
-    if passphrase is None:
-        logger.warning(
-            "ISSUER_KEY_PASSPHRASE is not set: private signing keys are stored UNENCRYPTED. "
-            "Set it (or ISSUER_KEY_PASSPHRASE_FILE) outside local development."
-        )
-    return KeyLifecycle(KeyStore(engine, passphrase, settings.key_size), key_schedule(settings))
-
-
-def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
-    """Opens the database and the stores; blocking, so run it in a thread from async code."""
-    engine = open_database(settings.sqlalchemy_url, settings.data_dir)
-    keyring = KeyRing(key_lifecycle(settings, engine), clock)
-    users = UserStore(engine, password_hasher(settings), clock)
-    return IssuerServices(settings, clock, engine, users, keyring)
-
-
-def add_demo_users(services: IssuerServices) -> None:
-    credentials = services.settings.demo_credentials()
-    if not credentials:
-        return
-    logger.warning(
-        "ISSUER_DEMO_USERS is set: demo users with known passwords exist. For demos only.",
-        extra={"users": [name for name, _ in credentials]},
-    )
-    scopes = frozenset(services.settings.default_scopes)
-    for name, password in credentials:
-        if not services.users.exists(name):
-            with contextlib.suppress(UserError):  # another process added it just now
-                services.users.add(name, password, scopes)
-
-
-async def keep_keys_fresh(keyring: KeyRing, interval: float, sleep: Sleep = asyncio.sleep) -> None:
-    """Runs the key schedule and reloads keys every `interval` seconds, in a worker thread."""
+async def every(interval: float, job: Callable[[], object], what: str, sleep: Sleep) -> None:
+    """Runs a blocking `job` in a worker thread every `interval` seconds, until cancelled."""
     while True:
         await sleep(interval)
         try:
-            await anyio.to_thread.run_sync(keyring.refresh)
+            await anyio.to_thread.run_sync(job)
         except Exception:
-            # Keep signing with the keys already loaded; the next tick tries again.
-            logger.exception("refreshing signing keys failed")
+            # The next tick tries again; for keys, the ones already loaded keep signing until
+            # ISSUER_KEY_STALE_AFTER.
+            logger.exception("%s failed", what)
+
+
+def background_jobs(
+    services: IssuerServices, sleep: Sleep = asyncio.sleep
+) -> list[asyncio.Task[None]]:
+    settings, clock = services.settings, services.clock
+    return [
+        asyncio.create_task(
+            every(settings.key_check_interval, services.keyring.refresh, "refreshing keys", sleep)
+        ),
+        asyncio.create_task(
+            every(
+                PRUNE_INTERVAL,
+                lambda: services.throttle.prune(clock()),
+                "pruning login failures",
+                sleep,
+            )
+        ),
+    ]
 
 
 def create_app(settings: IssuerSettings, clock: Clock = system_clock) -> FastAPI:
@@ -88,15 +63,15 @@ def create_app(settings: IssuerSettings, clock: Clock = system_clock) -> FastAPI
         await anyio.to_thread.run_sync(add_demo_users, services)
         await anyio.to_thread.run_sync(services.keyring.refresh)
         app.state.services = services
-        refresher = asyncio.create_task(
-            keep_keys_fresh(services.keyring, settings.key_check_interval)
-        )
+        jobs = background_jobs(services)
         try:
             yield
         finally:
-            refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await refresher
+            for job in jobs:
+                job.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await job
+            services.limiter.shutdown()
             services.engine.dispose()
 
     app = FastAPI(

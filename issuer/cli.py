@@ -9,13 +9,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
+from sqlalchemy import Engine
 
-from issuer.app import build_services, key_lifecycle
 from issuer.cli_argv import identifiers_as_values
 from issuer.config import IssuerSettings
 from issuer.db import open_database
-from issuer.keys.store import KeyNotFound
+from issuer.keys.store import KeyDecryptionFailed, KeyNotFound, KeyStore
+from issuer.throttle import LoginThrottle
 from issuer.users import UserError
+from issuer.wiring import key_lifecycle, user_store
 from shared.logging import configure_logging
 from shared.serving import add_serve_command, serve
 from shared.settings import describe_settings_error
@@ -37,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     users.add_parser("list", help="list users")
     remove = users.add_parser("remove", help="remove a user")
     remove.add_argument("name")
+    unlock = users.add_parser("unlock", help="clear an account's failed-login counters")
+    unlock.add_argument("name")
 
     keys = commands.add_parser("keys", help="manage signing keys").add_subparsers(
         dest="action", required=True
@@ -48,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", help="unpublish and destroy a key at once")
     revoke.add_argument("kid")
     revoke.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    keys.add_parser(
+        "rewrap",
+        help="re-encrypt every private key from ISSUER_KEY_PASSPHRASE_OLD (or _OLD_FILE; unset: "
+        "keys are unencrypted) to ISSUER_KEY_PASSPHRASE; tokens keep verifying",
+    )
     return parser
 
 
@@ -74,7 +83,12 @@ def _when(timestamp: float | None) -> str:
 
 
 def _users(args: argparse.Namespace, settings: IssuerSettings) -> int:
-    users = build_services(settings, time.time).users
+    engine = open_database(settings.sqlalchemy_url, settings.data_dir)
+    if args.action == "unlock":
+        cleared = LoginThrottle(engine).unlock(args.name)
+        print(f"unlocked {args.name} ({cleared} failed attempts cleared)")
+        return 0
+    users = user_store(settings, engine, time.time)
     if args.action == "add":
         scopes = frozenset(args.scopes or settings.default_scopes)
         unknown = scopes - set(settings.scopes)
@@ -95,8 +109,13 @@ def _users(args: argparse.Namespace, settings: IssuerSettings) -> int:
 def _keys(args: argparse.Namespace, settings: IssuerSettings) -> int:
     # Keys only: no user store, whose set-up computes an argon2 hash.
     engine = open_database(settings.sqlalchemy_url, settings.data_dir)
-    lifecycle = key_lifecycle(settings, engine)
+    if args.action == "rewrap":
+        return _rewrap(settings, engine)
+    # Upgrading stored keys is `serve`'s job, at start, when the new release runs.
+    lifecycle = key_lifecycle(settings, engine, upgrade=False)
     now = time.time()
+    if args.action in ("rotate", "revoke"):
+        lifecycle.check_readable(now)
     if args.action == "list":
         rows = [
             {
@@ -131,6 +150,14 @@ def _keys(args: argparse.Namespace, settings: IssuerSettings) -> int:
     return 0
 
 
+def _rewrap(settings: IssuerSettings, engine: Engine) -> int:
+    store = KeyStore(engine, settings.passphrase(), settings.key_size)
+    count = store.rewrap(settings.old_passphrase())
+    target = "ISSUER_KEY_PASSPHRASE" if store.encrypted else "no passphrase (UNENCRYPTED)"
+    print(f"rewrapped {count} private keys under {target}; restart every issuer process with it")
+    return 0
+
+
 def _confirm(question: str) -> bool:
     if not sys.stdin.isatty():
         return False
@@ -155,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = {"serve": _serve, "users": _users, "keys": _keys}[args.command]
     try:
         return command(args, settings)
-    except (UserError, KeyNotFound, ValueError) as error:
+    except (UserError, KeyNotFound, KeyDecryptionFailed, ValueError) as error:
         return _fail(str(error) if not isinstance(error, KeyNotFound) else f"no key {error}")
     except KeyboardInterrupt:
         return 130

@@ -1,5 +1,6 @@
 """The issuer's settings: environment variables prefixed `ISSUER_`, validated at start."""
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
@@ -7,6 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from issuer.client_address import IPNetwork, parse_networks
 from shared.settings import parse_duration, parse_list
 
 # OWASP Password Storage Cheat Sheet: equivalent argon2id minimums (memory KiB, iterations).
@@ -26,6 +28,9 @@ class IssuerSettings(BaseSettings):
     audience: str = Field(default="resource-api", min_length=1)
     key_passphrase: SecretStr | None = None
     key_passphrase_file: Path | None = None
+    # `keys rewrap` only: the passphrase the keys are encrypted with now.
+    key_passphrase_old: SecretStr | None = None
+    key_passphrase_old_file: Path | None = None
     demo_users: ListFromEnv = []
     cors_origins: ListFromEnv = []
     scopes: ListFromEnv = ["profile"]
@@ -38,6 +43,8 @@ class IssuerSettings(BaseSettings):
     key_publish_ahead: Seconds = 3600
     key_size: Literal[2048, 3072, 4096] = 2048
     key_check_interval: Seconds = 5
+    # A process whose last successful key refresh is older than this stops signing.
+    key_stale_after: Seconds = 60
     # How long past `exp` a verifier may still accept a token (the largest leeway we allow
     # verifiers); a retired key stays published for the token TTL plus this.
     verifier_leeway: int = Field(default=60, ge=0, le=300)
@@ -45,14 +52,30 @@ class IssuerSettings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=7168)
     argon2_parallelism: int = Field(default=4, ge=1)
+    # Password checks at once (default: the CPUs this process may use) and the longest a
+    # check may wait for its turn before the request is refused with 503.
+    hash_concurrency: int | None = Field(default=None, ge=1, le=256)
+    hash_queue_timeout: Seconds = 2
+    trusted_proxies: ListFromEnv = []
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     _split_lists = field_validator(
-        "demo_users", "cors_origins", "scopes", "default_scopes", "client_ids", mode="before"
+        "demo_users",
+        "cors_origins",
+        "scopes",
+        "default_scopes",
+        "client_ids",
+        "trusted_proxies",
+        mode="before",
     )(parse_list)
     _durations = field_validator(
-        "key_rotation_interval", "key_publish_ahead", "key_check_interval", mode="before"
+        "key_rotation_interval",
+        "key_publish_ahead",
+        "key_check_interval",
+        "key_stale_after",
+        "hash_queue_timeout",
+        mode="before",
     )(parse_duration)
 
     @field_validator("url")
@@ -66,6 +89,12 @@ class IssuerSettings(BaseSettings):
         if parts.query or parts.fragment:
             raise ValueError("must have no query or fragment")
         return value.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: list[str]) -> list[str]:
+        parse_networks(value)
+        return value
 
     @field_validator("demo_users")
     @classmethod
@@ -100,6 +129,15 @@ class IssuerSettings(BaseSettings):
             raise ValueError("ISSUER_DEFAULT_SCOPES must be among ISSUER_SCOPES")
         if self.key_passphrase is not None and self.key_passphrase_file is not None:
             raise ValueError("set ISSUER_KEY_PASSPHRASE or ISSUER_KEY_PASSPHRASE_FILE, not both")
+        if self.key_passphrase_old is not None and self.key_passphrase_old_file is not None:
+            raise ValueError(
+                "set ISSUER_KEY_PASSPHRASE_OLD or ISSUER_KEY_PASSPHRASE_OLD_FILE, not both"
+            )
+        if self.key_stale_after <= self.key_check_interval:
+            raise ValueError(
+                "ISSUER_KEY_STALE_AFTER must be longer than ISSUER_KEY_CHECK_INTERVAL, or every "
+                "process would stop signing between two refreshes"
+            )
         return self
 
     @property
@@ -112,15 +150,30 @@ class IssuerSettings(BaseSettings):
 
     def passphrase(self) -> bytes | None:
         """The key passphrase from the variable or the file (a compose or Kubernetes secret)."""
-        if self.key_passphrase_file is not None:
-            secret = self.key_passphrase_file.read_text(encoding="utf-8").strip()
-        elif self.key_passphrase is not None:
-            secret = self.key_passphrase.get_secret_value()
-        else:
-            return None
-        if not secret:
-            raise ValueError("the key passphrase is empty")
-        return secret.encode("utf-8")
+        return _secret(self.key_passphrase, self.key_passphrase_file)
+
+    def old_passphrase(self) -> bytes | None:
+        """For `keys rewrap`: ISSUER_KEY_PASSPHRASE_OLD or _OLD_FILE; None when keys are plain."""
+        return _secret(self.key_passphrase_old, self.key_passphrase_old_file)
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.trusted_proxies)
+
+    def password_check_concurrency(self) -> int:
+        return self.hash_concurrency or len(os.sched_getaffinity(0))
 
     def demo_credentials(self) -> list[tuple[str, str]]:
         return [tuple(entry.split(":", 1)) for entry in self.demo_users]  # type: ignore[misc]
+
+
+def _secret(value: SecretStr | None, file: Path | None) -> bytes | None:
+    if file is not None:
+        secret = file.read_text(encoding="utf-8").strip()
+    elif value is not None:
+        secret = value.get_secret_value()
+    else:
+        return None
+    if not secret:
+        raise ValueError("the key passphrase is empty")
+    return secret.encode("utf-8")

@@ -1,15 +1,23 @@
 """RFC 6749 §5.2 errors, raised by the token endpoint and turned into responses in one place.
 
 OAuthError
-├── InvalidRequest        400  missing, repeated or malformed parameter
-├── InvalidClient         400  unknown client, or a client authentication we do not offer
-├── InvalidGrant          400  bad credentials
-├── UnsupportedGrantType  400
-├── InvalidScope          400
+├── InvalidRequest          400  missing, repeated or malformed parameter
+├── InvalidClient           400  unknown client, or a client authentication we do not offer
+├── InvalidGrant            400  bad credentials
+├── UnsupportedGrantType    400
+├── InvalidScope            400
 ├── UnsupportedResponseType 400  (GET /authorize: no such flow here)
-└── TemporarilyUnavailable 503  no signing key loaded yet, or the user store failing
+├── TooManyAttempts         429  brute-force throttling: too many failed logins (Retry-After)
+└── TemporarilyUnavailable  503  no signing key loaded, keys stale, the user store failing, or
+                                 the password-check queue full (Retry-After)
+
+Descriptions are fixed sentences written here, never request input (a parameter name, a scope):
+echoing input invites injection into clients' logs and pages, and RFC 6749 §5.2 restricts the
+characters anyway. The response edge enforces that character set as a last line of defence.
 """
 
+import math
+import re
 from typing import ClassVar
 
 from fastapi import Request
@@ -18,14 +26,19 @@ from fastapi.responses import JSONResponse
 # RFC 6749 §5.1: token responses, and so error responses, must not be cached.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
+# RFC 6749 §5.2: error_description = 1*( %x20-21 / %x23-5B / %x5D-7E )
+_OUTSIDE_DESCRIPTION_CHARSET = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+DEFAULT_RETRY_AFTER = 5
+
 
 class OAuthError(Exception):
     error: ClassVar[str] = "server_error"
     status_code: ClassVar[int] = 400
 
-    def __init__(self, description: str) -> None:
+    def __init__(self, description: str, *, retry_after: float | None = None) -> None:
         super().__init__(description)
         self.description = description
+        self.retry_after = retry_after
 
 
 class InvalidRequest(OAuthError):
@@ -52,18 +65,34 @@ class UnsupportedResponseType(OAuthError):
     error = "unsupported_response_type"
 
 
+class TooManyAttempts(OAuthError):
+    # RFC 6749 defines no code for throttling; temporarily_unavailable (§4.1.2.1) says "try
+    # later" without saying whether the password was right, and 429 + Retry-After says when.
+    error = "temporarily_unavailable"
+    status_code = 429
+
+
 class TemporarilyUnavailable(OAuthError):
     error = "temporarily_unavailable"
     status_code = 503
 
 
+def safe_description(description: str) -> str:
+    return _OUTSIDE_DESCRIPTION_CHARSET.sub("?", description)
+
+
+def retry_after_header(seconds: float | None) -> str:
+    """Whole seconds, at least 1 (RFC 9110 §10.2.3 delay-seconds)."""
+    return str(max(1, math.ceil(DEFAULT_RETRY_AFTER if seconds is None else seconds)))
+
+
 async def oauth_error_response(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OAuthError)
     headers = dict(NO_STORE)
-    if exc.status_code == 503:
-        headers["Retry-After"] = "5"
+    if exc.status_code in (429, 503):
+        headers["Retry-After"] = retry_after_header(exc.retry_after)
     return JSONResponse(
-        {"error": exc.error, "error_description": exc.description},
+        {"error": exc.error, "error_description": safe_description(exc.description)},
         status_code=exc.status_code,
         headers=headers,
     )

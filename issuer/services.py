@@ -1,4 +1,4 @@
-"""The long-lived objects a running issuer holds, built by the app's lifespan."""
+"""The long-lived objects a running issuer holds, built by `issuer.wiring`."""
 
 from dataclasses import dataclass
 from typing import Annotated
@@ -7,7 +7,10 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 
 from issuer.config import IssuerSettings
+from issuer.hash_limiter import HashLimiter
 from issuer.keys.keyring import KeyRing
+from issuer.login import PasswordLogin
+from issuer.throttle import LoginThrottle
 from issuer.users import UserStore
 from shared.clock import Clock
 
@@ -19,6 +22,9 @@ class IssuerServices:
     engine: Engine
     users: UserStore
     keyring: KeyRing
+    throttle: LoginThrottle
+    limiter: HashLimiter
+    login: PasswordLogin
 
 
 def get_services(request: Request) -> IssuerServices:

@@ -1,11 +1,12 @@
 """Users: who may ask for tokens, with their password hashes and allowed scopes."""
 
 import re
+import time
 import uuid
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from issuer.db import UserRow, session
@@ -29,6 +30,12 @@ class User:
     scopes: frozenset[str]
 
 
+@dataclass(frozen=True, slots=True)
+class StoredCredentials:
+    user: User
+    password_hash: str
+
+
 def _user(row: UserRow) -> User:
     return User(id=row.id, username=row.username, scopes=frozenset(row.scopes.split()))
 
@@ -39,7 +46,10 @@ class UserStore:
         self._hasher = hasher
         self._clock = clock
         # Unknown users are checked against this, so they cost the same time as a wrong password.
+        started = time.perf_counter()
         self._dummy_hash = hasher.hash(uuid.uuid4().hex)
+        # One hash's duration on this machine: the password-check queue's first estimate.
+        self.hash_seconds = time.perf_counter() - started
 
     def add(self, username: str, password: str, scopes: frozenset[str]) -> User:
         if not _USERNAME.match(username):
@@ -76,21 +86,46 @@ class UserStore:
         with session(self._engine) as db:
             return db.scalar(select(UserRow.id).where(UserRow.username == username)) is not None
 
-    def authenticate(self, username: str, password: str) -> User | None:
-        """The user when the password matches; None otherwise, in comparable time either way.
-
-        Blocking (argon2 takes tens of milliseconds on purpose): call it from a worker thread.
-        """
+    def find(self, username: str) -> StoredCredentials | None:
+        """The user and their password hash; a short read, no hashing."""
         with session(self._engine) as db:
             row = db.scalar(select(UserRow).where(UserRow.username == username))
-            if row is None:
-                password_matches(self._hasher, self._dummy_hash, password)
-                return None
-            if not password_matches(self._hasher, row.password_hash, password):
-                return None
-            if self._hasher.check_needs_rehash(row.password_hash):
-                # The configured parameters changed since this hash was made: upgrade it now,
-                # while we hold the plain password.
-                row.password_hash = self._hasher.hash(password)
-                db.commit()
-            return _user(row)
+            return None if row is None else StoredCredentials(_user(row), row.password_hash)
+
+    def verify(self, found: StoredCredentials | None, password: str) -> User | None:
+        """The user when the password matches; None otherwise, in comparable time either way.
+
+        CPU only (argon2 takes tens of milliseconds on purpose), no database: run it on the
+        password-check threads, never while holding a connection.
+        """
+        if found is None:
+            # Unknown users cost the same time as a wrong password.
+            password_matches(self._hasher, self._dummy_hash, password)
+            return None
+        if not password_matches(self._hasher, found.password_hash, password):
+            return None
+        return found.user
+
+    def needs_rehash(self, found: StoredCredentials) -> bool:
+        """Whether the configured parameters changed since this hash was made (cheap)."""
+        return self._hasher.check_needs_rehash(found.password_hash)
+
+    def hash_password(self, password: str) -> str:
+        """A new argon2id hash (CPU: run it where password checks run)."""
+        return self._hasher.hash(password)
+
+    def store_hash(self, user_id: str, password_hash: str) -> None:
+        with session(self._engine) as db, db.begin():
+            db.execute(
+                update(UserRow).where(UserRow.id == user_id).values(password_hash=password_hash)
+            )
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        """find, verify and rehash in one blocking call (for the CLI and tests; the token
+        endpoint runs the steps itself, hashing on its own bounded threads)."""
+        found = self.find(username)
+        user = self.verify(found, password)
+        # While we hold the plain password: upgrade a hash made with older parameters.
+        if user is not None and found is not None and self.needs_rehash(found):
+            self.store_hash(user.id, self.hash_password(password))
+        return user

@@ -27,4 +27,7 @@ def serve(factory: str, *, host: str, port: int, workers: int) -> None:
         # any token a client puts in a query string.
         access_log=False,
         server_header=False,
+        # Off: uvicorn would believe X-Forwarded-For from 127.0.0.1; the issuer decides which
+        # proxies to trust itself (ISSUER_TRUSTED_PROXIES, issuer/client_address.py).
+        proxy_headers=False,
     )

@@ -35,6 +35,7 @@ def issuer_settings(data_dir: Path, **overrides: Any) -> IssuerSettings:
         "data_dir": data_dir,
         "scopes": ["profile", "admin"],
         "key_check_interval": 3600,  # tests tick the key schedule themselves
+        "key_stale_after": 7200,  # and move the clock up to an hour between ticks
         **CHEAP_ARGON2,
         **overrides,
     }

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from issuer.app import build_services
 from issuer.config import IssuerSettings
 from issuer.keys.schedule import KeyState
 from issuer.services import IssuerServices
+from issuer.wiring import build_services
 from shared.clock import FakeClock
 from tests.support import issuer_settings
 

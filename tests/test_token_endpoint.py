@@ -155,14 +155,14 @@ async def test_slow_login_does_not_stall_other_requests(
     async with issuer_client(settings, clock) as (client, services):
         services.users.add("alice", "correct horse", frozenset({"profile"}))
         inside, release = threading.Event(), threading.Event()
-        authenticate = services.users.authenticate
+        verify = services.users.verify
 
-        def held(username: str, password: str) -> object:
+        def held(found: object, password: str) -> object:
             inside.set()
             release.wait(timeout=30)
-            return authenticate(username, password)
+            return verify(found, password)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(services.users, "authenticate", held)
+        monkeypatch.setattr(services.users, "verify", held)
         login = asyncio.create_task(_post(client, "username=alice&password=correct+horse"))
         while not inside.is_set():
             await asyncio.sleep(0)
@@ -209,10 +209,10 @@ async def test_database_failure_is_503_not_500(
 
     async with issuer_client(settings, clock) as (client, services):
 
-        def broken(username: str, password: str) -> None:
+        def broken(username: str) -> None:
             raise OperationalError("SELECT", {}, Exception("disk I/O error"))
 
-        monkeypatch.setattr(services.users, "authenticate", broken)
+        monkeypatch.setattr(services.users, "find", broken)
         response = await _post(client, "username=alice&password=x")
     assert (503, "temporarily_unavailable") == (response.status_code, response.json()["error"])
     assert "retry-after" in response.headers

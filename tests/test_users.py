@@ -7,11 +7,11 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from issuer.app import build_services
 from issuer.cli import main
 from issuer.config import IssuerSettings
 from issuer.db import UserRow, session
 from issuer.users import UserError
+from issuer.wiring import build_services
 from shared.clock import FakeClock
 from tests.support import issuer_settings
 

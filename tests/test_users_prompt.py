@@ -10,7 +10,7 @@ import termios
 import time
 from pathlib import Path
 
-from issuer.app import build_services
+from issuer.wiring import build_services
 from shared.clock import FakeClock
 from tests.support import CHEAP_ARGON2, ROOT, issuer_settings
 

@@ -2,10 +2,16 @@
 
 `refresh` runs on a timer (and at start); signing and serving the JWKS never touch the
 database, so both stay fast under load.
+
+Failing safe: a key this process cannot decrypt is skipped (and logged), never aborting the
+refresh, so revocations and new public keys still arrive; and a process whose last successful
+refresh is older than `stale_after` stops signing, because it can no longer know whether its
+active key was revoked.
 """
 
 import hashlib
 import json
+import logging
 import threading
 from dataclasses import dataclass
 
@@ -14,7 +20,10 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from issuer.keys import schedule as sched
 from issuer.keys.lifecycle import KeyLifecycle
 from issuer.keys.schedule import KeyState, SigningKey
+from issuer.keys.store import KeyDecryptionFailed
 from shared.clock import Clock
+
+logger = logging.getLogger(__name__)
 
 
 class NoSigningKey(RuntimeError):
@@ -35,9 +44,10 @@ def jwks_document(keys: list[SigningKey]) -> JwksDocument:
 
 
 class KeyRing:
-    def __init__(self, lifecycle: KeyLifecycle, clock: Clock) -> None:
+    def __init__(self, lifecycle: KeyLifecycle, clock: Clock, stale_after: float) -> None:
         self.lifecycle = lifecycle
         self._clock = clock
+        self.stale_after = stale_after
         self._keys: list[SigningKey] = []
         self._private: dict[str, RSAPrivateKey] = {}
         self._lock = threading.Lock()
@@ -59,15 +69,28 @@ class KeyRing:
         private = {key.kid: self._private.get(key.kid) for key in signers}
         for kid, loaded in private.items():
             if loaded is None:
-                private[kid] = self.lifecycle.store.private_key(kid)
+                private[kid] = self._decrypt(kid)
         with self._lock:
             self._keys = keys
             self._private = {kid: key for kid, key in private.items() if key is not None}
             self.jwks = jwks_document(sched.published_keys(keys, now, schedule))
             self.refreshed_at = now
 
+    def _decrypt(self, kid: str) -> RSAPrivateKey | None:
+        try:
+            return self.lifecycle.store.private_key(kid)
+        except KeyDecryptionFailed as error:
+            # Keep going: other keys, the JWKS and revocations must still be picked up.
+            logger.error("skipping a signing key", extra={"kid": kid, "error": str(error)})
+            return None
+
+    def stale(self, now: float) -> bool:
+        return self.refreshed_at is None or now - self.refreshed_at > self.stale_after
+
     def signing_key(self, now: float) -> tuple[str, RSAPrivateKey]:
         """The key that signs at `now`; a pre-published next key takes over at its activation."""
+        if self.stale(now):
+            raise NoSigningKey("the signing keys have not been refreshed recently")
         with self._lock:
             active = sched.active_key(self._keys, now)
             private = self._private.get(active.kid) if active else None

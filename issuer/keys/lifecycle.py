@@ -64,6 +64,13 @@ class KeyLifecycle:
         # The revoked key signed: sign with the published next key at once, or a new one.
         return self.rotate(now, immediately=True).key
 
+    def check_readable(self, now: float) -> None:
+        """Raises KeyDecryptionFailed unless this process can decrypt the active key: a
+        process that cannot must not change the keys of the processes that can."""
+        active = sched.active_key(self.store.load(), now)
+        if active is not None and active.has_private:
+            self.store.private_key(active.kid)
+
     def states(self, now: float) -> list[tuple[SigningKey, KeyState, float | None]]:
         keys = self.store.load()
         return [

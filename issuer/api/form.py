@@ -1,0 +1,36 @@
+"""Reading an RFC 6749 token request body: form-encoded, bounded, each parameter at most once."""
+
+from urllib.parse import parse_qsl
+
+from fastapi import Request
+
+from issuer.errors import InvalidRequest
+
+MAX_BODY_BYTES = 4096
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The form's parameters, each at most once; blank values count as omitted (RFC 6749 §3.1)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != FORM_CONTENT_TYPE:
+        raise InvalidRequest(f"the request body must be {FORM_CONTENT_TYPE}")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise InvalidRequest("the request body is too large")
+    try:
+        pairs = parse_qsl(
+            body.decode("utf-8"), keep_blank_values=True, max_num_fields=16, errors="strict"
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidRequest("the request body is not a valid form") from None
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        # RFC 6749 §3.2: parameters MUST NOT be included more than once. The name is not
+        # echoed: it is request input.
+        if name in form:
+            raise InvalidRequest("a parameter is repeated")
+        form[name] = value
+    return {name: value for name, value in form.items() if value}

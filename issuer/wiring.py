@@ -1,0 +1,85 @@
+"""Building the issuer's objects from settings: one place that the app, the CLI and the tests
+share, so that the CLI never imports the web app to reach a store."""
+
+import contextlib
+import logging
+
+from sqlalchemy import Engine
+
+from issuer.config import IssuerSettings
+from issuer.db import open_database
+from issuer.hash_limiter import HashLimiter
+from issuer.keys.keyring import KeyRing
+from issuer.keys.lifecycle import KeyLifecycle
+from issuer.keys.schedule import Schedule
+from issuer.keys.store import KeyStore
+from issuer.login import PasswordLogin
+from issuer.passwords import password_hasher
+from issuer.services import IssuerServices
+from issuer.throttle import LoginThrottle
+from issuer.users import UserError, UserStore
+from shared.clock import Clock
+
+logger = logging.getLogger("issuer")
+
+
+def key_schedule(settings: IssuerSettings) -> Schedule:
+    return Schedule(
+        rotation_interval=settings.key_rotation_interval,
+        publish_ahead=settings.key_publish_ahead,
+        retired_grace=settings.access_token_ttl + settings.verifier_leeway,
+    )
+
+
+def key_store(settings: IssuerSettings, engine: Engine, *, upgrade: bool = True) -> KeyStore:
+    """The key store, its passphrase checked (KeyDecryptionFailed when it cannot read the keys)
+    and, with `upgrade`, keys in the first release's form rewrapped."""
+    passphrase = settings.passphrase()
+    if passphrase is None:
+        logger.warning(
+            "ISSUER_KEY_PASSPHRASE is not set: private signing keys are stored UNENCRYPTED. "
+            "Set it (or ISSUER_KEY_PASSPHRASE_FILE) outside local development."
+        )
+    store = KeyStore(engine, passphrase, settings.key_size)
+    store.open(upgrade=upgrade)
+    return store
+
+
+def key_lifecycle(
+    settings: IssuerSettings, engine: Engine, *, upgrade: bool = True
+) -> KeyLifecycle:
+    return KeyLifecycle(key_store(settings, engine, upgrade=upgrade), key_schedule(settings))
+
+
+def user_store(settings: IssuerSettings, engine: Engine, clock: Clock) -> UserStore:
+    return UserStore(engine, password_hasher(settings), clock)
+
+
+def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
+    """Opens the database and the stores; blocking, so run it in a thread from async code."""
+    engine = open_database(settings.sqlalchemy_url, settings.data_dir)
+    keyring = KeyRing(key_lifecycle(settings, engine), clock, settings.key_stale_after)
+    users = user_store(settings, engine, clock)
+    throttle = LoginThrottle(engine)
+    limiter = HashLimiter(
+        settings.password_check_concurrency(),
+        settings.hash_queue_timeout,
+        estimate=users.hash_seconds,
+    )
+    login = PasswordLogin(users, throttle, limiter, clock)
+    return IssuerServices(settings, clock, engine, users, keyring, throttle, limiter, login)
+
+
+def add_demo_users(services: IssuerServices) -> None:
+    credentials = services.settings.demo_credentials()
+    if not credentials:
+        return
+    logger.warning(
+        "ISSUER_DEMO_USERS is set: demo users with known passwords exist. For demos only.",
+        extra={"users": [name for name, _ in credentials]},
+    )
+    scopes = frozenset(services.settings.default_scopes)
+    for name, password in credentials:
+        if not services.users.exists(name):
+            with contextlib.suppress(UserError):  # another process added it just now
+                services.users.add(name, password, scopes)
