@@ -2,6 +2,8 @@
 
 import json
 import logging
+import re
+from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
@@ -18,6 +20,9 @@ from tests.support import issuer_client
 pytestmark = pytest.mark.anyio
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+RFC6749_DESCRIPTION = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]+")
+# Parameter names and words of our own descriptions may appear; request values may not.
+KNOWN_WORDS = {"grant_type", "username", "password", "scope", "client_id", "request", "this"}
 
 
 async def _post(
@@ -192,6 +197,14 @@ async def test_arbitrary_token_requests_get_rfc6749_errors(
     response = await issuer.post("/token", content=body, headers=FORM)
     assert response.status_code in (200, 400)
     if response.status_code == 400:
+        # RFC 6749 §5.2's character set, and none of the request's own words.
+        description = response.json()["error_description"]
+        assert RFC6749_DESCRIPTION.fullmatch(description)
+        assert not any(
+            len(word) > 3 and word in description
+            for word in body.decode("latin-1").replace("&", "=").split("=")
+            if word not in KNOWN_WORDS
+        )
         assert response.json()["error"] in {
             "invalid_request",
             "invalid_client",
@@ -216,3 +229,81 @@ async def test_database_failure_is_503_not_500(
         response = await _post(client, "username=alice&password=x")
     assert (503, "temporarily_unavailable") == (response.status_code, response.json()["error"])
     assert "retry-after" in response.headers
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "username=alice&password=x&a%27b%3Cscript%3E=1&a%27b%3Cscript%3E=2",
+        "username=alice&password=x&scope=profile+%3Cscript%3Ealert",
+        "username=alice&password=x&scope=laun%22ch",
+    ],
+)
+async def test_error_description_never_echoes_input(issuer: httpx.AsyncClient, body: str) -> None:
+    """RFC 6749 §5.2: error_description is from a fixed set of sentences in its character set;
+    a repeated or unknown parameter's name, or a scope, is never echoed. Regression: a
+    repeated parameter named a'b was quoted back."""
+    response = await _post(issuer, body)
+    description = response.json()["error_description"]
+    assert 400 == response.status_code
+    assert RFC6749_DESCRIPTION.fullmatch(description)
+    assert not any(marker in description for marker in ("a'b", "script", "laun", "<"))
+
+
+async def test_no_scope_requested_grants_only_default_scopes(
+    settings: IssuerSettings, clock: FakeClock
+) -> None:
+    """With no scope requested, a user whose scopes miss ISSUER_DEFAULT_SCOPES gets
+    invalid_scope, not all of their scopes. Regression: such a user was granted everything."""
+    async with issuer_client(settings, clock) as (client, services):
+        services.users.add("root", "pw-root-123", frozenset({"admin"}))
+        response = await _post(client, "username=root&password=pw-root-123")
+    assert (400, "invalid_scope") == (response.status_code, response.json()["error"])
+
+
+async def test_granted_scope_is_always_an_issuer_scope(tmp_path: Path, clock: FakeClock) -> None:
+    """A scope the user holds but ISSUER_SCOPES no longer lists is never granted, requested
+    or not."""
+    from tests.support import issuer_settings
+
+    first = issuer_settings(tmp_path / "data", scopes=["profile", "legacy"])
+    async with issuer_client(first, clock) as (_client, services):
+        services.users.add("carol", "pw-carol-123", frozenset({"profile", "legacy"}))
+    later = issuer_settings(tmp_path / "data", scopes=["profile"])
+    async with issuer_client(later, clock) as (client, _services):
+        default = await _post(client, "username=carol&password=pw-carol-123")
+        asked = await _post(client, "username=carol&password=pw-carol-123&scope=legacy")
+    assert "profile" == default.json()["scope"]
+    assert "invalid_scope" == asked.json()["error"]
+
+
+async def test_request_log_records_the_real_outcome(
+    settings: IssuerSettings,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A failure that is not an OAuth error is logged as an error with its traceback and the
+    outcome server_error, never as issued; a throttled request logs its status 429."""
+    caplog.set_level(logging.INFO, logger="issuer.token")
+    async with issuer_client(settings, clock) as (_client, services):
+        services.users.add("alice", "correct horse", frozenset({"profile"}))
+        app_transport = httpx.ASGITransport(
+            app=_client._transport.app,  # type: ignore[attr-defined]
+            raise_app_exceptions=False,
+        )
+        async with httpx.AsyncClient(transport=app_transport, base_url=settings.url) as client:
+
+            def broken(now: float) -> None:
+                raise RuntimeError("a bug")
+
+            monkeypatch.setattr(services.keyring, "signing_key", broken)
+            failed = await _post(client, "username=alice&password=correct+horse")
+            monkeypatch.undo()
+            for _ in range(11):
+                await _post(client, "username=alice&password=wrong")
+    lines = [r for r in caplog.records if r.msg == "token request"]
+    assert 500 == failed.status_code
+    assert ("server_error", logging.ERROR) == (lines[0].outcome, lines[0].levelno)  # type: ignore[attr-defined]
+    assert any(r.exc_info for r in caplog.records if r.msg == "token request failed")
+    assert (429, "temporarily_unavailable") == (lines[-1].status, lines[-1].outcome)  # type: ignore[attr-defined]

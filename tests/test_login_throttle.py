@@ -1,0 +1,103 @@
+"""Brute-force throttling in the database (OWASP Authentication Cheat Sheet): the limits per
+(account, address) and per account, over sliding windows on the injected clock."""
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from issuer.db import LoginFailureRow, open_database, session
+from issuer.throttle import LoginThrottle, Throttled
+from shared.clock import FakeClock
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    return open_database(f"sqlite:///{tmp_path / 'issuer.db'}", tmp_path)
+
+
+def _fail(throttle: LoginThrottle, times: int, account: str, address: str, now: float) -> None:
+    for _ in range(times):
+        throttle.begin(account, address, now)  # never forgotten: a failure
+
+
+def _rows(engine: Engine) -> int:
+    with session(engine) as db:
+        return int(db.scalar(select(func.count()).select_from(LoginFailureRow)) or 0)
+
+
+def test_one_address_gets_10_checks_per_account_per_15_minutes(
+    engine: Engine, clock: FakeClock
+) -> None:
+    """The 11th failure from one address within 15 minutes is refused, with the wait until the
+    oldest failure leaves the window; at that instant a check is allowed again."""
+    throttle = LoginThrottle(engine)
+    _fail(throttle, 10, "alice", "127.0.0.2", clock())
+    clock.advance(60)
+    with pytest.raises(Throttled) as refused:
+        throttle.begin("alice", "127.0.0.2", clock())
+    assert 840 == refused.value.retry_after
+    clock.advance(840)
+    throttle.begin("alice", "127.0.0.2", clock())
+
+
+def test_many_addresses_get_100_checks_per_account_per_hour(
+    engine: Engine, clock: FakeClock
+) -> None:
+    """Ten addresses with ten failures each exhaust the account: an 11th address is refused
+    until the hour has passed."""
+    throttle = LoginThrottle(engine)
+    for n in range(10):
+        _fail(throttle, 10, "alice", f"127.0.1.{n}", clock())
+    with pytest.raises(Throttled) as refused:
+        throttle.begin("alice", "127.0.2.1", clock())
+    assert 3600 == refused.value.retry_after
+    throttle.begin("bob", "127.0.2.1", clock())  # other accounts are not affected
+
+
+def test_successful_checks_are_not_counted(engine: Engine, clock: FakeClock) -> None:
+    """A check that succeeded (or never ran) is forgotten: 20 good logins, still allowed."""
+    throttle = LoginThrottle(engine)
+    for _ in range(20):
+        throttle.forget(throttle.begin("alice", "127.0.0.2", clock()))
+    throttle.begin("alice", "127.0.0.2", clock())
+    assert 1 == _rows(engine)
+
+
+def test_concurrent_checks_never_exceed_the_limit(engine: Engine, clock: FakeClock) -> None:
+    """40 simultaneous attempts from one address (real threads, one database): at most 10 are
+    admitted, as counting happens after each attempt's row is committed."""
+    throttle = LoginThrottle(engine)
+
+    def attempt(_: int) -> bool:
+        try:
+            throttle.begin("alice", "127.0.0.2", clock())
+        except Throttled:
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        admitted = sum(pool.map(attempt, range(40)))
+    assert 1 <= admitted <= 10
+    assert admitted == _rows(engine)
+
+
+def test_unlock_clears_the_account(engine: Engine, clock: FakeClock) -> None:
+    """`users unlock` (LoginThrottle.unlock) ends a throttle at once."""
+    throttle = LoginThrottle(engine)
+    _fail(throttle, 10, "alice", "127.0.0.2", clock())
+    assert 10 == throttle.unlock("alice")
+    throttle.begin("alice", "127.0.0.2", clock())
+
+
+def test_rows_expire_on_their_own(engine: Engine, clock: FakeClock) -> None:
+    """Rows past every window are pruned; newer ones stay (the table cannot grow without
+    bound)."""
+    throttle = LoginThrottle(engine)
+    _fail(throttle, 5, "alice", "127.0.0.2", clock())
+    clock.advance(3000)
+    _fail(throttle, 3, "alice", "127.0.0.2", clock())
+    clock.advance(601)
+    assert 5 == throttle.prune(clock())
+    assert 3 == _rows(engine)

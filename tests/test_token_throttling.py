@@ -1,0 +1,189 @@
+"""The token endpoint under password guessing and login floods: throttling answers 429 without
+hashing, cannot be turned into a lock-out, and does not reveal which accounts exist; the
+password-check queue answers 503 when full, while keys and health keep answering."""
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+import httpx
+import pytest
+
+from issuer.app import create_app
+from issuer.cli import main
+from issuer.config import IssuerSettings
+from issuer.services import IssuerServices
+from shared.clock import FakeClock
+from tests.support import issuer_settings, running
+
+pytestmark = pytest.mark.anyio
+
+Client = Callable[..., httpx.AsyncClient]
+
+
+@contextlib.asynccontextmanager
+async def issuer_at(
+    settings: IssuerSettings, clock: FakeClock
+) -> AsyncIterator[tuple[Client, IssuerServices]]:
+    """The app, and clients that reach it from a chosen address (ASGI, no sockets)."""
+    app = create_app(settings, clock)
+    async with running(app), contextlib.AsyncExitStack() as stack:
+
+        def client_from(address: str, **headers: str) -> httpx.AsyncClient:
+            transport = httpx.ASGITransport(app=app, client=(address, 40000))
+            client = httpx.AsyncClient(transport=transport, base_url=settings.url, headers=headers)
+            stack.push_async_callback(client.aclose)
+            return client
+
+        yield client_from, app.state.services
+
+
+def _count_checks(services: IssuerServices, checks: list[str], monkeypatch: Any) -> None:
+    verify = services.users.verify
+
+    def counting(found: Any, password: str) -> Any:
+        checks.append(found.user.username if found else "?")
+        return verify(found, password)
+
+    monkeypatch.setattr(services.users, "verify", counting)
+
+
+def _login(username: str, password: str) -> dict[str, str]:
+    return {"username": username, "password": password}
+
+
+async def test_throttled_request_is_429_without_hashing(
+    settings: IssuerSettings, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After 10 wrong passwords from one address, the 11th request is 429 with Retry-After and
+    an RFC 6749 body, and no password check runs for it."""
+    checks: list[str] = []
+    async with issuer_at(settings, clock) as (client_from, services):
+        services.users.add("alice", "correct horse", frozenset({"profile"}))
+        _count_checks(services, checks, monkeypatch)
+        attacker = client_from("127.0.0.2")
+        for _ in range(10):
+            wrong = await attacker.post("/token", data=_login("alice", "guess"))
+            assert "invalid_grant" == wrong.json()["error"]
+        throttled = await attacker.post("/token", data=_login("alice", "correct horse"))
+    assert 429 == throttled.status_code
+    assert "temporarily_unavailable" == throttled.json()["error"]
+    assert 900 == int(throttled.headers["retry-after"])
+    assert "no-store" == throttled.headers["cache-control"]
+    assert 10 == len(checks)
+
+
+async def test_attacker_cannot_lock_the_user_out(
+    settings: IssuerSettings, clock: FakeClock
+) -> None:
+    """While one address is throttled on an account, the right password from an address with
+    no recent failures still gets a token."""
+    async with issuer_at(settings, clock) as (client_from, services):
+        services.users.add("alice", "correct horse", frozenset({"profile"}))
+        attacker, user = client_from("127.0.0.2"), client_from("127.0.0.3")
+        for _ in range(11):
+            await attacker.post("/token", data=_login("alice", "guess"))
+        assert 429 == (await attacker.post("/token", data=_login("alice", "x"))).status_code
+        response = await user.post("/token", data=_login("alice", "correct horse"))
+    assert 200 == response.status_code
+
+
+async def test_unknown_usernames_throttle_like_known_ones(
+    settings: IssuerSettings, clock: FakeClock
+) -> None:
+    """The same sequence against an existing and a missing account gives identical answers
+    (status, body, Retry-After): throttling does not reveal who exists."""
+    async with issuer_at(settings, clock) as (client_from, services):
+        services.users.add("alice", "correct horse", frozenset({"profile"}))
+        seen = []
+        for name, address in (("alice", "127.0.0.2"), ("mallory", "127.0.0.4")):
+            client = client_from(address)
+            answers = [await client.post("/token", data=_login(name, "g")) for _ in range(12)]
+            seen.append([(a.status_code, a.content, a.headers.get("retry-after")) for a in answers])
+    assert seen[0] == seen[1]
+    assert [400] * 10 + [429, 429] == [status for status, _, _ in seen[0]]
+
+
+async def test_users_unlock_ends_a_throttle(
+    settings: IssuerSettings, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`python -m issuer users unlock NAME` clears the counters: the next check runs."""
+    async with issuer_at(settings, clock) as (client_from, services):
+        services.users.add("alice", "correct horse", frozenset({"profile"}))
+        attacker = client_from("127.0.0.2")
+        for _ in range(10):
+            await attacker.post("/token", data=_login("alice", "guess"))
+        assert 429 == (await attacker.post("/token", data=_login("alice", "g"))).status_code
+        monkeypatch.setenv("ISSUER_DATA_DIR", str(settings.data_dir))
+        assert 0 == await anyio.to_thread.run_sync(main, ["users", "unlock", "alice"])
+        ok = await attacker.post("/token", data=_login("alice", "correct horse"))
+    assert 200 == ok.status_code
+
+
+async def test_forwarded_for_counts_only_through_trusted_proxies(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Behind a proxy listed in ISSUER_TRUSTED_PROXIES, each forwarded client has its own
+    counter; a client that is not a trusted proxy cannot pick its address with the header."""
+    settings = issuer_settings(tmp_path / "data", trusted_proxies=["127.0.0.1"])
+    async with issuer_at(settings, clock) as (client_from, services):
+        services.users.add("alice", "correct horse", frozenset({"profile"}))
+        through_proxy = client_from("127.0.0.1", **{"X-Forwarded-For": "192.0.2.10"})
+        for _ in range(10):
+            await through_proxy.post("/token", data=_login("alice", "guess"))
+        assert 429 == (await through_proxy.post("/token", data=_login("alice", "g"))).status_code
+        other = client_from("127.0.0.1", **{"X-Forwarded-For": "192.0.2.11"})
+        assert (
+            200 == (await other.post("/token", data=_login("alice", "correct horse"))).status_code
+        )
+
+        spoofer = client_from("127.0.0.5")
+        for n in range(10):
+            spoofed = {"X-Forwarded-For": f"192.0.2.{100 + n}"}
+            await spoofer.post("/token", data=_login("alice", "guess"), headers=spoofed)
+        fresh = {"X-Forwarded-For": "192.0.2.200"}
+        refused = await spoofer.post("/token", data=_login("alice", "g"), headers=fresh)
+    assert 429 == refused.status_code
+
+
+async def test_full_check_queue_is_503_while_keys_and_health_answer(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With every password-check thread busy and the queue full, a login is refused at once
+    with 503 temporarily_unavailable and Retry-After (never a hang), while JWKS, discovery,
+    /readyz and a key refresh all complete."""
+    settings = issuer_settings(tmp_path / "data", hash_concurrency=1, hash_queue_timeout=0.001)
+    async with issuer_at(settings, clock) as (client_from, services):
+        services.users.add("alice", "correct horse", frozenset({"profile"}))
+        inside, release = threading.Event(), threading.Event()
+        verify = services.users.verify
+
+        def held(found: Any, password: str) -> Any:
+            inside.set()
+            release.wait(timeout=30)
+            return verify(found, password)
+
+        monkeypatch.setattr(services.users, "verify", held)
+        first = asyncio.create_task(
+            client_from("127.0.0.2").post("/token", data=_login("alice", "correct horse"))
+        )
+        while not inside.is_set():
+            await asyncio.sleep(0.001)
+        client = client_from("127.0.0.3")
+        busy = await client.post("/token", data=_login("alice", "correct horse"))
+        assert (503, "temporarily_unavailable") == (busy.status_code, busy.json()["error"])
+        assert int(busy.headers["retry-after"]) >= 1
+        for path in ("/.well-known/jwks.json", "/.well-known/openid-configuration", "/readyz"):
+            assert 200 == (await client.get(path)).status_code
+        await anyio.to_thread.run_sync(services.keyring.refresh)
+        assert not first.done()
+        release.set()
+        assert 200 == (await first).status_code
+        # The refused login was not counted as a failure.
+        assert (
+            200 == (await client.post("/token", data=_login("alice", "correct horse"))).status_code
+        )
