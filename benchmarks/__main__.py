@@ -1,17 +1,22 @@
-"""`make bench`: every benchmark in one run, each against its goal, as ratios."""
+"""`make bench`: every benchmark in one run, each against its goal, as ratios.
+
+A benchmark's `run()` gives one (line, ratio, goal), or a list of (line, goal met) for one
+with several goals (the login flood)."""
 
 import sys
 
-from benchmarks import machine, password_grant, signing, users_me
+from benchmarks import login_flood, machine, password_grant, signing, users_me
 
 
 def main() -> int:
     print(f"machine: {machine.describe()}")
     met = True
-    for benchmark in (signing, password_grant, users_me):
-        line, ratio, goal = benchmark.run()
-        print(("ok   " if ratio >= goal else "MISS ") + line, flush=True)
-        met = met and ratio >= goal
+    for benchmark in (signing, password_grant, users_me, login_flood):
+        result = benchmark.run()
+        figures = [(result[0], result[1] >= result[2])] if isinstance(result, tuple) else result
+        for line, ok in figures:
+            print(("ok   " if ok else "MISS ") + line, flush=True)
+            met = met and ok
     return 0 if met else 1
 
 

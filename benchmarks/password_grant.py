@@ -65,7 +65,7 @@ def token_rate(base: str, seconds: float) -> float:
 def run(seconds: float = 10) -> tuple[str, float, float]:
     hasher = password_hasher(IssuerSettings())  # the defaults the issuer runs with
     raw = raw_verify_rate(hasher, seconds)
-    with tempfile.TemporaryDirectory() as data, servers.issuer(Path(data)) as base:
+    with tempfile.TemporaryDirectory() as data, servers.issuer(Path(data)) as (base, _pid):
         token_rate(base, 1)  # warm up: connections, first key load
         tokens = token_rate(base, seconds)
     ratio = tokens / raw

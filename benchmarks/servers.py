@@ -21,10 +21,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def process(args: list[str], env: Mapping[str, str], ready_url: str) -> Iterator[None]:
-    """Starts `python ARGS`, waits (at most 30 s) for `ready_url`, stops it afterwards."""
+def process(
+    args: list[str], env: Mapping[str, str], ready_url: str, cpus: str | None = None
+) -> Iterator[int]:
+    """Starts `python ARGS` (pinned to `cpus` with taskset when given), waits (at most 30 s)
+    for `ready_url`, yields its pid, stops it afterwards."""
+    pin = ["taskset", "-c", cpus] if cpus is not None else []
     proc = subprocess.Popen(
-        [sys.executable, *args],
+        [*pin, sys.executable, *args],
         env={**os.environ, **env},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -39,7 +43,7 @@ def process(args: list[str], env: Mapping[str, str], ready_url: str) -> Iterator
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError(f"{args} did not become ready")
             time.sleep(0.1)
-        yield
+        yield proc.pid
     finally:
         proc.terminate()
         try:
@@ -49,7 +53,8 @@ def process(args: list[str], env: Mapping[str, str], ready_url: str) -> Iterator
 
 
 @contextlib.contextmanager
-def issuer(data_dir: Path, **env: str) -> Iterator[str]:
+def issuer(data_dir: Path, cpus: str | None = None, **env: str) -> Iterator[tuple[str, int]]:
+    """A real issuer process: its base URL and pid."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = {
@@ -59,5 +64,6 @@ def issuer(data_dir: Path, **env: str) -> Iterator[str]:
         "ISSUER_LOG_LEVEL": "WARNING",
         **env,
     }
-    with process(["-m", "issuer", "serve", "--port", str(port)], settings, f"{base}/readyz"):
-        yield base
+    serve = ["-m", "issuer", "serve", "--port", str(port)]
+    with process(serve, settings, f"{base}/readyz", cpus) as pid:
+        yield base, pid

@@ -42,7 +42,7 @@ def wrk(url: str, token: str, seconds: int) -> float:
 def run(seconds: int = 4) -> tuple[str, float, float]:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is needed: apt-get install wrk")
-    with tempfile.TemporaryDirectory() as data, servers.issuer(Path(data)) as issuer:
+    with tempfile.TemporaryDirectory() as data, servers.issuer(Path(data)) as (issuer, _pid):
         token = httpx.post(
             f"{issuer}/token", data={"username": "bench", "password": "bench-password"}
         ).json()["access_token"]

@@ -11,10 +11,15 @@ legitimate login, and, on a shared thread pool, stall everything else that uses 
   once, without hashing (the caller answers 503 with Retry-After);
 - one client address may hold at most half the queue, so a flood from one address leaves room
   for everyone else;
-- a check that still waited too long when its turn comes is dropped, not run.
+- a check that still waited too long when its turn comes is dropped, not run;
+- the check threads run at a lower CPU priority (nice +10) than the rest of the process, so
+  that on a saturated core the event loop (JWKS, discovery, health) is scheduled first.
 """
 
 import asyncio
+import contextlib
+import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -27,6 +32,7 @@ T = TypeVar("T")
 
 # How much a new duration moves the running estimate of one check's duration.
 _SMOOTHING = 0.2
+PASSWORD_CHECK_NICENESS = 10
 
 
 class PasswordChecksBusy(Exception):
@@ -51,7 +57,9 @@ class HashLimiter:
         self.queue_timeout = queue_timeout
         self._estimate = max(estimate, 0.001)
         self._monotonic = monotonic
-        self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="password-check")
+        self._executor = ThreadPoolExecutor(
+            concurrency, thread_name_prefix="password-check", initializer=_lower_priority
+        )
         self._pending = 0  # admitted, not finished: running plus waiting
         self._by_address: Counter[str] = Counter()
 
@@ -86,6 +94,11 @@ class HashLimiter:
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
+    def admissible(self, address: str) -> None:
+        """Raises PasswordChecksBusy now if a check from `address` would be refused, so that a
+        caller can refuse before doing any other work for the request."""
+        self._admit(address)
+
     def _admit(self, address: str) -> None:
         wait = self.expected_wait()
         if wait > self.queue_timeout:
@@ -102,3 +115,9 @@ class HashLimiter:
         finally:
             took = self._monotonic() - started
             self._estimate = max(0.001, self._estimate + _SMOOTHING * (took - self._estimate))
+
+
+def _lower_priority() -> None:
+    # Linux: a thread's nice value is set through its own id; raising it needs no privilege.
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PASSWORD_CHECK_NICENESS)

@@ -10,7 +10,9 @@ the database fails, invalid_grant for a wrong password or unknown user (the same
 """
 
 import logging
+from collections.abc import Callable
 from functools import partial
+from typing import Any, TypeVar
 
 import anyio.to_thread
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,6 +25,9 @@ from shared.clock import Clock
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+DATABASE_THREADS = 4
+
 
 class PasswordLogin:
     def __init__(
@@ -32,6 +37,7 @@ class PasswordLogin:
         self._throttle = throttle
         self._limiter = limiter
         self._clock = clock
+        self._db_threads = anyio.CapacityLimiter(DATABASE_THREADS)
 
     async def authenticate(self, username: str, password: str, address: str) -> User:
         if len(password) > MAX_PASSWORD_LENGTH:
@@ -46,30 +52,35 @@ class PasswordLogin:
 
     async def _authenticate(self, username: str, password: str, address: str) -> User:
         try:
-            attempt = await anyio.to_thread.run_sync(
-                self._throttle.begin, username, address, self._clock()
-            )
+            # A request the check queue would refuse is refused before any database work.
+            self._limiter.admissible(address)
+        except PasswordChecksBusy as busy:
+            raise _busy(busy) from None
+        try:
+            attempt = await self._db(self._throttle.begin, username, address, self._clock())
         except Throttled as throttled:
             raise TooManyAttempts(
                 "too many failed attempts; try again later", retry_after=throttled.retry_after
             ) from None
-        found = await anyio.to_thread.run_sync(self._users.find, username)
+        found = await self._db(self._users.find, username)
         try:
             user = await self._limiter.run(partial(self._users.verify, found, password), address)
         except PasswordChecksBusy as busy:
             await self._forget(attempt)
-            raise TemporarilyUnavailable(
-                "the issuer is busy checking passwords; try again shortly",
-                retry_after=busy.retry_after,
-            ) from None
+            raise _busy(busy) from None
         if user is None or found is None:
             raise InvalidGrant("invalid username or password")
         await self._forget(attempt)
         await self._upgrade_hash(found, password, address)
         return user
 
+    async def _db(self, call: Callable[..., T], *args: Any) -> T:
+        """Database work for logins, on a few threads: a flood's many short queries then
+        never queue a crowd of threads for the GIL ahead of the event loop."""
+        return await anyio.to_thread.run_sync(call, *args, limiter=self._db_threads)
+
     async def _forget(self, attempt: Attempt) -> None:
-        await anyio.to_thread.run_sync(self._throttle.forget, attempt)
+        await self._db(self._throttle.forget, attempt)
 
     async def _upgrade_hash(self, found: StoredCredentials, password: str, address: str) -> None:
         """Rehash with the configured parameters while we hold the plain password; when the
@@ -82,4 +93,10 @@ class PasswordLogin:
             )
         except PasswordChecksBusy:
             return
-        await anyio.to_thread.run_sync(self._users.store_hash, found.user.id, new_hash)
+        await self._db(self._users.store_hash, found.user.id, new_hash)
+
+
+def _busy(busy: PasswordChecksBusy) -> TemporarilyUnavailable:
+    return TemporarilyUnavailable(
+        "the issuer is busy checking passwords; try again shortly", retry_after=busy.retry_after
+    )
