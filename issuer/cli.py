@@ -13,11 +13,11 @@ from sqlalchemy import Engine
 
 from issuer.cli_argv import identifiers_as_values
 from issuer.config import IssuerSettings
-from issuer.db import open_database
 from issuer.keys.store import KeyDecryptionFailed, KeyNotFound, KeyStore
+from issuer.schema import SchemaOutdated, current_revision, head_revision, upgrade
 from issuer.throttle import LoginThrottle
 from issuer.users import UserError
-from issuer.wiring import key_lifecycle, user_store
+from issuer.wiring import database_engine, key_lifecycle, open_database, user_store
 from shared.logging import configure_logging
 from shared.serving import add_serve_command, serve
 from shared.settings import describe_settings_error
@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
         help="re-encrypt every private key from ISSUER_KEY_PASSPHRASE_OLD (or _OLD_FILE; unset: "
         "keys are unencrypted) to ISSUER_KEY_PASSPHRASE; tokens keep verifying",
     )
+    db = commands.add_parser("db", help="the database schema").add_subparsers(
+        dest="action", required=True
+    )
+    db.add_parser("upgrade", help="apply pending migrations (adopting a pre-migration database)")
+    db.add_parser("current", help="print the schema revision")
     return parser
 
 
@@ -83,7 +88,7 @@ def _when(timestamp: float | None) -> str:
 
 
 def _users(args: argparse.Namespace, settings: IssuerSettings) -> int:
-    engine = open_database(settings.sqlalchemy_url, settings.data_dir)
+    engine = open_database(settings)
     if args.action == "unlock":
         cleared = LoginThrottle(engine).unlock(args.name)
         print(f"unlocked {args.name} ({cleared} failed attempts cleared)")
@@ -108,7 +113,7 @@ def _users(args: argparse.Namespace, settings: IssuerSettings) -> int:
 
 def _keys(args: argparse.Namespace, settings: IssuerSettings) -> int:
     # Keys only: no user store, whose set-up computes an argon2 hash.
-    engine = open_database(settings.sqlalchemy_url, settings.data_dir)
+    engine = open_database(settings)
     if args.action == "rewrap":
         return _rewrap(settings, engine)
     # Upgrading stored keys is `serve`'s job, at start, when the new release runs.
@@ -158,6 +163,17 @@ def _rewrap(settings: IssuerSettings, engine: Engine) -> int:
     return 0
 
 
+def _db(args: argparse.Namespace, settings: IssuerSettings) -> int:
+    engine = database_engine(settings)
+    head = head_revision()
+    if args.action == "upgrade":
+        print(f"database at revision {upgrade(engine)} (head)")
+        return 0
+    current = current_revision(engine)
+    print(f"{current or 'none'}{' (head)' if current == head else f' (head is {head})'}")
+    return 0
+
+
 def _confirm(question: str) -> bool:
     if not sys.stdin.isatty():
         return False
@@ -179,10 +195,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command != "serve":
         configure_logging("WARNING")
-    command = {"serve": _serve, "users": _users, "keys": _keys}[args.command]
+    command = {"serve": _serve, "users": _users, "keys": _keys, "db": _db}[args.command]
     try:
         return command(args, settings)
-    except (UserError, KeyNotFound, KeyDecryptionFailed, ValueError) as error:
+    except (UserError, KeyNotFound, KeyDecryptionFailed, SchemaOutdated, ValueError) as error:
         return _fail(str(error) if not isinstance(error, KeyNotFound) else f"no key {error}")
     except KeyboardInterrupt:
         return 130

@@ -24,6 +24,11 @@ class IssuerSettings(BaseSettings):
     url: str = "http://localhost:8000"
     data_dir: Path = Path("data")
     database_url: str | None = None
+    # Apply pending migrations at start; false: refuse to start on an old schema.
+    db_auto_upgrade: bool = True
+    db_pool_size: int = Field(default=5, ge=1, le=100)
+    db_pool_timeout: Seconds = 5
+    db_connect_timeout: int = Field(default=5, ge=1, le=60)
     access_token_ttl: int = Field(default=900, ge=60, le=86400)
     audience: str = Field(default="resource-api", min_length=1)
     key_passphrase: SecretStr | None = None
@@ -75,6 +80,7 @@ class IssuerSettings(BaseSettings):
         "key_check_interval",
         "key_stale_after",
         "hash_queue_timeout",
+        "db_pool_timeout",
         mode="before",
     )(parse_duration)
 

@@ -1,71 +1,29 @@
-"""Persistence: the SQLAlchemy engine and the tables (users, signing keys, login failures)."""
+"""The database engine: SQLite (embedded default) or PostgreSQL (psycopg 3), one code path.
+
+The schema is Alembic's (issuer/schema.py, issuer/migrations); this module only connects.
+"""
 
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Index, LargeBinary, String, Text, create_engine, event, text
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
 
 
-class Base(DeclarativeBase):
-    pass
-
-
-class UserRow(Base):
-    __tablename__ = "users"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the tokens' stable `sub`
-    username: Mapped[str] = mapped_column(String(150), unique=True)
-    password_hash: Mapped[str] = mapped_column(Text)
-    scopes: Mapped[str] = mapped_column(Text)  # space-separated, as in RFC 6749 §3.3
-    created_at: Mapped[float]
-
-
-class SigningKeyRow(Base):
-    __tablename__ = "signing_keys"
-
-    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
-    # One key per rotation, even with several issuer processes racing to create it:
-    # the loser's INSERT fails on this constraint.
-    generation: Mapped[int] = mapped_column(unique=True)
-    public_jwk: Mapped[str] = mapped_column(Text)
-    private_pem: Mapped[bytes | None] = mapped_column(LargeBinary)
-    encrypted: Mapped[bool]
-    created_at: Mapped[float]
-    activates_at: Mapped[float]
-    revoked_at: Mapped[float | None]
-    destroyed_at: Mapped[float | None]
-
-
-class KeyEncryptionRow(Base):
-    """The passphrase's KDF salt and parameters, with a check value (issuer/keys/wrapping.py).
-    At most one row: absent while keys are stored unencrypted."""
-
-    __tablename__ = "key_encryption"
-
-    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
-    salt: Mapped[bytes] = mapped_column(LargeBinary)
-    n: Mapped[int]
-    r: Mapped[int]
-    p: Mapped[int]
-    check_value: Mapped[bytes] = mapped_column(LargeBinary)
-
-
-class LoginFailureRow(Base):
-    """One failed password check (or one under way), for brute-force throttling."""
-
-    __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_account_at", "account", "at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    account: Mapped[str] = mapped_column(String(150))  # as submitted: unknown names count too
-    address: Mapped[str] = mapped_column(String(64))
-    at: Mapped[float]
+@dataclass(frozen=True, slots=True)
+class Pool:
+    size: int = 5
+    # A request waits at most this long for a pooled connection, then the caller answers 503:
+    # an unreachable database must fail fast, never hang requests.
+    timeout: float = 5
+    connect_timeout: int = 5
 
 
 def session(engine: Engine) -> Session:
@@ -83,18 +41,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def open_database(url: str, data_dir: Path) -> Engine:
-    """An engine with the schema in place. SQLite files go in `data_dir`, created private."""
-    if url.startswith("sqlite"):
+def create_database_engine(url: str, data_dir: Path, pool: Pool = Pool()) -> Engine:
+    """An engine, with no schema work. SQLite files go in `data_dir`, created private."""
+    dialect = make_url(url).get_backend_name()
+    options: dict[str, Any] = {
+        "pool_size": pool.size,
+        "pool_timeout": pool.timeout,
+        # A connection the server dropped (a restart, a failover) is found before use and
+        # replaced, so the process recovers without a restart of its own.
+        "pool_pre_ping": True,
+    }
+    if dialect == "sqlite":
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    engine = create_engine(url)
-    if engine.dialect.name == "sqlite":
+    elif dialect == "postgresql":
+        options["connect_args"] = {"connect_timeout": pool.connect_timeout}
+        options["pool_recycle"] = 1800
+    engine = create_engine(url, **options)
+    if dialect == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    try:
-        Base.metadata.create_all(engine)
-    except OperationalError:
-        # Another process created the tables between our check and our CREATE.
-        Base.metadata.create_all(engine)
     return engine
 
 

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from issuer.db import LoginFailureRow, session
+from issuer.db import session
+from issuer.models import LoginFailureRow
 
 
 @dataclass(frozen=True, slots=True)

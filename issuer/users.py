@@ -9,7 +9,8 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from issuer.db import UserRow, session
+from issuer.db import session
+from issuer.models import UserRow
 from issuer.passwords import password_matches
 from shared.clock import Clock
 

@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import Engine
 
 from issuer.config import IssuerSettings
-from issuer.db import open_database
+from issuer.db import Pool, create_database_engine
 from issuer.hash_limiter import HashLimiter
 from issuer.keys.keyring import KeyRing
 from issuer.keys.lifecycle import KeyLifecycle
@@ -15,12 +15,26 @@ from issuer.keys.schedule import Schedule
 from issuer.keys.store import KeyStore
 from issuer.login import PasswordLogin
 from issuer.passwords import password_hasher
+from issuer.schema import ensure_current
 from issuer.services import IssuerServices
 from issuer.throttle import LoginThrottle
 from issuer.users import UserError, UserStore
 from shared.clock import Clock
 
 logger = logging.getLogger("issuer")
+
+
+def database_engine(settings: IssuerSettings) -> Engine:
+    """The engine alone, no schema work (for `db upgrade` and `db current`)."""
+    pool = Pool(settings.db_pool_size, settings.db_pool_timeout, settings.db_connect_timeout)
+    return create_database_engine(settings.sqlalchemy_url, settings.data_dir, pool)
+
+
+def open_database(settings: IssuerSettings) -> Engine:
+    """The engine, its schema current: upgraded, or (ISSUER_DB_AUTO_UPGRADE=false) checked."""
+    engine = database_engine(settings)
+    ensure_current(engine, auto_upgrade=settings.db_auto_upgrade)
+    return engine
 
 
 def key_schedule(settings: IssuerSettings) -> Schedule:
@@ -57,7 +71,7 @@ def user_store(settings: IssuerSettings, engine: Engine, clock: Clock) -> UserSt
 
 def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
     """Opens the database and the stores; blocking, so run it in a thread from async code."""
-    engine = open_database(settings.sqlalchemy_url, settings.data_dir)
+    engine = open_database(settings)
     keyring = KeyRing(key_lifecycle(settings, engine), clock, settings.key_stale_after)
     users = user_store(settings, engine, clock)
     throttle = LoginThrottle(engine)

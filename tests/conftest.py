@@ -1,12 +1,19 @@
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import Engine
 
+import issuer.wiring
 from issuer.config import IssuerSettings
+from issuer.db import create_database_engine
 from shared.clock import FakeClock
+from tests import postgres, support
 from tests.fake_issuer import FakeIssuer
+from tests.postgres import Cluster
 from tests.support import issuer_settings
 
 
@@ -26,6 +33,47 @@ def anyio_backend() -> str:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster | None]:
+    """One PostgreSQL server for the session, started on first use."""
+    with postgres.cluster() as running:
+        yield running
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Runs the test once per store: issuer_settings() then points at SQLite (the default, in
+    the test's data dir) or at a fresh database on the session's PostgreSQL server. A module
+    that touches the database opts in with `pytest.mark.usefixtures("database")`."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    running: Cluster | None = request.getfixturevalue("postgres_cluster")
+    if running is None:
+        postgres.skip_or_fail()
+        return
+    name = running.database()
+    url = running.url(name)
+    monkeypatch.setenv("ISSUER_DATABASE_URL", url)  # for CLI calls and real processes
+    token = support.DATABASE_URL.set(url)
+    engines: list[Engine] = []
+
+    def recorded(*args: Any, **kwargs: Any) -> Engine:
+        engine = create_database_engine(*args, **kwargs)
+        engines.append(engine)
+        return engine
+
+    # Tests build services and never close them; their pooled connections are closed here.
+    monkeypatch.setattr(issuer.wiring, "create_database_engine", recorded)
+    try:
+        yield "postgresql"
+    finally:
+        support.DATABASE_URL.reset(token)
+        for engine in engines:
+            engine.dispose()
+        running.drop(name)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,15 @@ ROOT = Path(__file__).resolve().parent.parent
 CHEAP_ARGON2 = {"argon2_memory_kib": 19456, "argon2_time_cost": 2, "argon2_parallelism": 1}
 
 
+# The store the current test runs on (the `database` fixture sets it); None: SQLite in data_dir.
+DATABASE_URL: ContextVar[str | None] = ContextVar("DATABASE_URL", default=None)
+
+
 def issuer_settings(data_dir: Path, **overrides: Any) -> IssuerSettings:
     values: dict[str, Any] = {
         "url": ISSUER,
         "data_dir": data_dir,
+        "database_url": DATABASE_URL.get(),
         "scopes": ["profile", "admin"],
         "key_check_interval": 3600,  # tests tick the key schedule themselves
         "key_stale_after": 7200,  # and move the clock up to an hour between ticks

@@ -15,6 +15,8 @@ from issuer.wiring import build_services
 from shared.clock import FakeClock
 from tests.support import issuer_client, issuer_settings
 
+pytestmark = pytest.mark.usefixtures("database")
+
 
 def test_undecryptable_key_is_skipped_and_revocation_still_arrives(
     tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture

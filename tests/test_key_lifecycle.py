@@ -13,6 +13,8 @@ from issuer.wiring import build_services
 from shared.clock import FakeClock
 from tests.support import issuer_settings
 
+pytestmark = pytest.mark.usefixtures("database")
+
 DAY = 86400.0
 STEP = 20 * 60.0
 

@@ -7,14 +7,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from issuer.db import LoginFailureRow, open_database, session
+from issuer.db import session
+from issuer.models import LoginFailureRow
 from issuer.throttle import LoginThrottle, Throttled
+from issuer.wiring import open_database
 from shared.clock import FakeClock
+from tests.support import issuer_settings
+
+pytestmark = pytest.mark.usefixtures("database")
 
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Engine:
-    return open_database(f"sqlite:///{tmp_path / 'issuer.db'}", tmp_path)
+    return open_database(issuer_settings(tmp_path / "data"))
 
 
 def _fail(throttle: LoginThrottle, times: int, account: str, address: str, now: float) -> None:

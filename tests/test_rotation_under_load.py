@@ -12,7 +12,7 @@ from shared.clock import FakeClock
 from shared.verifier import AccessTokenVerifier
 from tests.support import issuer_settings, password_token, running
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
 
 HOUR = 3600.0
 STEP = 60.0

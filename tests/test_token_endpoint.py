@@ -17,7 +17,7 @@ from issuer.config import IssuerSettings
 from shared.clock import FakeClock
 from tests.support import issuer_client
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 RFC6749_DESCRIPTION = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]+")

@@ -20,7 +20,7 @@ from issuer.services import IssuerServices
 from shared.clock import FakeClock
 from tests.support import issuer_settings, running
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
 
 Client = Callable[..., httpx.AsyncClient]
 

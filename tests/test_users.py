@@ -9,11 +9,14 @@ from sqlalchemy import select
 
 from issuer.cli import main
 from issuer.config import IssuerSettings
-from issuer.db import UserRow, session
+from issuer.db import session
+from issuer.models import UserRow
 from issuer.users import UserError
 from issuer.wiring import build_services
 from shared.clock import FakeClock
 from tests.support import issuer_settings
+
+pytestmark = pytest.mark.usefixtures("database")
 
 
 def test_password_hash_is_argon2id_and_verifies(settings: IssuerSettings, clock: FakeClock) -> None:

@@ -6,7 +6,7 @@ from issuer.config import IssuerSettings
 from shared.clock import FakeClock
 from tests.support import issuer_client
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
 
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 

@@ -16,9 +16,10 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from issuer.db import KeyEncryptionRow, SigningKeyRow, scrub_deleted_content, session
+from issuer.db import scrub_deleted_content, session
 from issuer.keys.schedule import SigningKey
 from issuer.keys.wrapping import KdfParameters, KeyEncryptionKey, WrongPassphrase, is_wrapped
+from issuer.models import KeyEncryptionRow, SigningKeyRow
 from shared.jwk import rsa_public_jwk
 
 logger = logging.getLogger(__name__)

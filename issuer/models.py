@@ -1,0 +1,61 @@
+"""The issuer's tables, as SQLAlchemy models. The schema itself is Alembic's
+(issuer/migrations): a change here goes with a new migration."""
+
+from sqlalchemy import Index, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the tokens' stable `sub`
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[str] = mapped_column(Text)  # space-separated, as in RFC 6749 §3.3
+    created_at: Mapped[float]
+
+
+class SigningKeyRow(Base):
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # One key per rotation, even with several issuer processes racing to create it:
+    # the loser's INSERT fails on this constraint.
+    generation: Mapped[int] = mapped_column(unique=True)
+    public_jwk: Mapped[str] = mapped_column(Text)
+    private_pem: Mapped[bytes | None] = mapped_column(LargeBinary)
+    encrypted: Mapped[bool]
+    created_at: Mapped[float]
+    activates_at: Mapped[float]
+    revoked_at: Mapped[float | None]
+    destroyed_at: Mapped[float | None]
+
+
+class KeyEncryptionRow(Base):
+    """The passphrase's KDF salt and parameters, with a check value (issuer/keys/wrapping.py).
+    At most one row: absent while keys are stored unencrypted."""
+
+    __tablename__ = "key_encryption"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    salt: Mapped[bytes] = mapped_column(LargeBinary)
+    n: Mapped[int]
+    r: Mapped[int]
+    p: Mapped[int]
+    check_value: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LoginFailureRow(Base):
+    """One failed password check (or one under way), for brute-force throttling."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_account_at", "account", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(150))  # as submitted: unknown names count too
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[float]
