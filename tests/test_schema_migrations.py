@@ -1,0 +1,110 @@
+"""The schema is Alembic's: `db upgrade`, `db current`, adopting databases made before
+migrations, auto-upgrade at start or a refusal naming the command, and one schema however many
+processes start at once."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jwt
+import pytest
+from sqlalchemy import inspect
+
+from issuer.cli import main
+from issuer.models import Base
+from issuer.schema import SchemaOutdated, current_revision, head_revision
+from issuer.wiring import build_services, database_engine, open_database
+from shared.clock import FakeClock
+from tests.support import ROOT, issuer_settings
+
+pytestmark = pytest.mark.usefixtures("database")
+
+RELEASE_1 = Path(__file__).parent / "vectors" / "release-1-issuer.db"
+RELEASE_1_KID = "8l8WIxl76EEzZ8xVMS_1m5o7da_AWUD_5H63jy-UoWM"
+
+
+def test_first_release_database_is_adopted_with_users_and_keys_intact(
+    tmp_path: Path, clock: FakeClock, database: str
+) -> None:
+    """The fixture database the first release made (tables, no version table) is stamped,
+    upgraded to head, and keeps working: alice logs in with her password, and the same key
+    (kid unchanged, now rewrapped under scrypt) signs her token."""
+    if database != "sqlite":
+        pytest.skip("the first release ran on SQLite only")
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(RELEASE_1, data / "issuer.db")
+    settings = issuer_settings(data, key_passphrase="release one")
+    services = build_services(settings, clock)
+    assert head_revision() == current_revision(services.engine)
+    user = services.users.authenticate("alice", "alice's password")
+    assert user is not None and {"profile", "admin"} == user.scopes
+    services.keyring.refresh()
+    kid, key = services.keyring.signing_key(clock())
+    assert RELEASE_1_KID == kid
+    token = jwt.encode({"sub": user.id}, key, algorithm="RS256")
+    assert user.id == jwt.decode(token, key.public_key(), algorithms=["RS256"])["sub"]
+
+
+def test_unversioned_database_of_the_hold_up_release_is_adopted(tmp_path: Path) -> None:
+    """A database whose tables were made without migrations, login_failures and
+    key_encryption included, is stamped at the matching revision and opens normally."""
+    settings = issuer_settings(tmp_path / "data")
+    engine = database_engine(settings)
+    Base.metadata.create_all(engine)
+    assert current_revision(engine) is None
+    open_database(settings)
+    assert head_revision() == current_revision(engine)
+    engine.dispose()
+
+
+def test_auto_upgrade_off_refuses_an_old_schema_naming_the_command(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """ISSUER_DB_AUTO_UPGRADE=false on an empty (or older) database refuses to start and
+    says which command to run; after `db upgrade`, it starts."""
+    settings = issuer_settings(tmp_path / "data", db_auto_upgrade=False)
+    with pytest.raises(SchemaOutdated, match=r"python -m issuer db upgrade"):
+        build_services(settings, clock)
+    open_database(issuer_settings(tmp_path / "data"))  # what `db upgrade` does
+    build_services(settings, clock)
+
+
+def test_db_current_and_upgrade_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`db current` prints none on an empty database, `db upgrade` brings it to head, and
+    `db current` then says head."""
+    monkeypatch.setenv("ISSUER_DATA_DIR", str(tmp_path / "data"))
+    assert 0 == main(["db", "current"])
+    assert capsys.readouterr().out.startswith("none (head is ")
+    assert 0 == main(["db", "upgrade"])
+    assert f"database at revision {head_revision()} (head)\n" == capsys.readouterr().out
+    assert 0 == main(["db", "current"])
+    assert f"{head_revision()} (head)\n" == capsys.readouterr().out
+
+
+def test_concurrent_starts_make_one_schema(tmp_path: Path) -> None:
+    """Four `python -m issuer db upgrade` processes started at once on one empty database all
+    succeed, and the database ends at head with each table once."""
+    env = {**os.environ, "ISSUER_DATA_DIR": str(tmp_path / "data")}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "issuer", "db", "upgrade"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(4)
+    ]
+    results = [process.communicate(timeout=120) for process in processes]
+    assert [0] * 4 == [process.returncode for process in processes], results
+    engine = database_engine(issuer_settings(tmp_path / "data"))
+    assert head_revision() == current_revision(engine)
+    tables = inspect(engine).get_table_names()
+    assert sorted(set(tables)) == sorted(tables)
+    assert {"users", "signing_keys", "login_failures", "key_encryption"} <= set(tables)
+    engine.dispose()
