@@ -160,3 +160,39 @@ def test_late_start_still_publishes_ahead(tmp_path: Path, clock: FakeClock) -> N
     assert old == services.keyring.signing_key(clock())[0]
     clock.advance(3600)
     assert old != services.keyring.signing_key(clock())[0]
+
+
+class SkewedClock:
+    """Another process's wall clock: the shared fake clock plus a fixed skew."""
+
+    def __init__(self, clock: FakeClock, skew: float) -> None:
+        self._clock, self._skew = clock, skew
+
+    def __call__(self) -> float:
+        return self._clock() + self._skew
+
+
+def test_two_seconds_of_clock_skew_between_processes_is_harmless(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Two processes on one database, one clock 2 s ahead and one 2 s behind, both running
+    the schedule every 20 simulated minutes for 65 days (two rotations): one key per
+    rotation, and at every step the key either one signs with is in the other's JWKS, so a
+    token from either verifies against either (the next key is published an hour ahead, so
+    the seconds around an activation are covered)."""
+    settings = lifecycle_settings(tmp_path / "data")
+    ahead = build_services(settings, SkewedClock(clock, +2))
+    behind = build_services(settings, SkewedClock(clock, -2))
+    end = clock() + 65 * DAY
+    while clock() < end:
+        for services in (ahead, behind):
+            services.keyring.refresh()
+        for signer, verifier in ((ahead, behind), (behind, ahead)):
+            kid, _ = signer.keyring.signing_key(signer.clock())
+            assert kid in published(verifier)
+        clock.advance(STEP)
+        # The instant around an activation, where the two clocks disagree on the signer.
+        for services in (ahead, behind):
+            kid, _ = services.keyring.signing_key(services.clock())
+            assert kid in published(ahead) and kid in published(behind)
+    assert [1, 2, 3] == [key.generation for key in ahead.keyring.lifecycle.store.load()]

@@ -45,9 +45,11 @@ class KeyLifecycle:
         waiting = self._next_key(keys, now)
         if waiting is not None:
             if immediately:
-                self.store.set_activation(waiting.kid, now)
+                self.store.set_activation(waiting.kid, now - sched.IMMEDIATE_SKEW)
             return Rotation(self._reload(waiting.kid), created=False)
-        activates_at = now if immediately else now + self.schedule.publish_ahead
+        activates_at = (
+            now - sched.IMMEDIATE_SKEW if immediately else now + self.schedule.publish_ahead
+        )
         return Rotation(self._create(keys, activates_at, now), created=True)
 
     def revoke(self, kid: str, now: float) -> SigningKey | None:

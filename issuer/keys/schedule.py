@@ -18,6 +18,13 @@ from dataclasses import dataclass
 from shared.jwk import Jwk
 
 
+# An activation meant to take effect at once (the first key, `rotate --now`, a revoked
+# signer's replacement) is dated this far back, so that processes whose clocks run up to this
+# much behind the one that wrote it also sign with the key at once, instead of answering 503
+# until their clock catches up. Backdating is harmless: no other live key is then waiting.
+IMMEDIATE_SKEW = 5.0
+
+
 class KeyState(enum.StrEnum):
     NEXT = "next"
     ACTIVE = "active"
@@ -93,7 +100,7 @@ def next_activation(keys: Sequence[SigningKey], now: float, schedule: Schedule) 
     """When a key created now should activate, or None when no new key is due yet."""
     live = _live(keys)
     if not live:
-        return now  # first start, or every key revoked: nothing to pre-publish for
+        return now - IMMEDIATE_SKEW  # first start, or every key revoked: sign at once
     newest = max(live, key=lambda key: key.generation)
     if newest.activates_at > now:
         return None  # a next key is already published and waiting
