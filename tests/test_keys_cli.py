@@ -26,13 +26,22 @@ def _env(data: Path) -> dict[str, str]:
 
 
 def _keys(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return _cli(env, "keys", *args, stdin="")
+
+
+pytestmark = pytest.mark.usefixtures("database")
+
+
+def _cli(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "issuer", "keys", *args],
+        [sys.executable, "-m", "issuer", *args],
         env={**os.environ, **env},
         cwd=ROOT,
         capture_output=True,
         text=True,
-        stdin=subprocess.DEVNULL,
+        input=stdin,
         timeout=60,
         check=False,
     )
@@ -64,6 +73,19 @@ def test_keys_cli_with_two_issuer_processes(tmp_path: Path) -> None:
             wait_until_ready(f"{base}/readyz")
         first = {_signing_kid(base) for base in bases}
         assert 1 == len(first)
+
+        # A user added through the CLI logs in through either process, and a token from
+        # either verifies against the other's JWKS.
+        added = _cli(env, "users", "add", "bob", "--password-stdin", stdin="bob's pw\n")
+        assert 0 == added.returncode, added.stderr
+        for signer, verifier in (bases, bases[::-1]):
+            token = httpx.post(
+                f"{signer}/token", data={"username": "bob", "password": "bob's pw"}
+            ).json()["access_token"]
+            keys = jwt.PyJWKSet.from_json(httpx.get(f"{verifier}/.well-known/jwks.json").text)
+            key = next(k for k in keys.keys if k.key_id == jwt.get_unverified_header(token)["kid"])
+            claims = jwt.decode(token, key, algorithms=["RS256"], audience="resource-api")
+            assert "bob" == claims["preferred_username"]
 
         rotated = _keys(env, "rotate", "--now")
         assert 0 == rotated.returncode, rotated.stderr

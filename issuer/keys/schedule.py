@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from shared.jwk import Jwk
 
-
 # An activation meant to take effect at once (the first key, `rotate --now`, a revoked
 # signer's replacement) is dated this far back, so that processes whose clocks run up to this
 # much behind the one that wrote it also sign with the key at once, instead of answering 503
