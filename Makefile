@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 COMPOSE_PROJECT ?= jwtkit
 
-.PHONY: install run test lint e2e bench up down logs lock
+.PHONY: install run test test-fast lint e2e bench up down logs lock
 
 $(PY): pyproject.toml requirements.lock
 	scripts/install
@@ -14,8 +14,13 @@ install:
 run: $(PY)
 	scripts/run
 
+# The full suite; tests on PostgreSQL are skipped (and say how to install it) without a server.
 test: $(PY)
 	$(PY) -m pytest
+
+# The inner loop: no real processes, terminals or PostgreSQL.
+test-fast: $(PY)
+	$(PY) -m pytest -m "not e2e and not slow and not postgres"
 
 lint: $(PY)
 	$(VENV)/bin/ruff check .

@@ -10,7 +10,7 @@ from shared.clock import FakeClock
 from tests import postgres
 from tests.support import issuer_client, issuer_settings
 
-pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
+pytestmark = [pytest.mark.anyio, pytest.mark.postgres, pytest.mark.slow]
 
 LOGIN = {"username": "alice", "password": "alice-pw"}
 

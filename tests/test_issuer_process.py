@@ -5,8 +5,11 @@ from pathlib import Path
 
 import httpx
 import jwt
+import pytest
 
 from tests.support import CHEAP_ARGON2, free_port, serve, wait_until_ready
+
+pytestmark = pytest.mark.slow
 
 
 def _verify_independently(token: str, base: str) -> dict[str, object]:

@@ -29,7 +29,7 @@ def _keys(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return _cli(env, "keys", *args, stdin="")
 
 
-pytestmark = pytest.mark.usefixtures("database")
+pytestmark = [pytest.mark.usefixtures("database"), pytest.mark.slow]
 
 
 def _cli(

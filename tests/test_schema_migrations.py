@@ -86,6 +86,7 @@ def test_db_current_and_upgrade_commands(
     assert f"{head_revision()} (head)\n" == capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_concurrent_starts_make_one_schema(tmp_path: Path) -> None:
     """Four `python -m issuer db upgrade` processes started at once on one empty database all
     succeed, and the database ends at head with each table once."""

@@ -10,9 +10,13 @@ import termios
 import time
 from pathlib import Path
 
+import pytest
+
 from issuer.wiring import build_services
 from shared.clock import FakeClock
 from tests.support import CHEAP_ARGON2, ROOT, issuer_settings
+
+pytestmark = pytest.mark.slow
 
 
 def _read_until(fd: int, marker: bytes, timeout: float = 20) -> bytes:

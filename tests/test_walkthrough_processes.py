@@ -3,8 +3,11 @@
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support import CHEAP_ARGON2, free_port, serve, wait_until_ready
+
+pytestmark = pytest.mark.slow
 
 
 def test_readme_walkthrough(tmp_path: Path) -> None:
