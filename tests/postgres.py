@@ -52,7 +52,8 @@ class Cluster:
     def _run(self, *args: str) -> None:
         subprocess.run([*self._runner, *args], check=True, capture_output=True, timeout=120)
 
-    def start(self) -> None:
+    def start(self, *, durable: bool = False) -> None:
+        """`durable`: fsync as in production (benchmarks); tests skip it, for speed."""
         if not self.data.exists():
             self._run(
                 str(self.bindir / "initdb"),
@@ -65,10 +66,9 @@ class Cluster:
                 "UTF8",
                 "--no-sync",
             )
-        options = (
-            f"-k {self.root} -c listen_addresses='' -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        options = f"-k {self.root} -c listen_addresses='' -c max_connections=200"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(
             str(self.bindir / "pg_ctl"),
             "-D",
