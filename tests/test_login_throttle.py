@@ -106,3 +106,20 @@ def test_rows_expire_on_their_own(engine: Engine, clock: FakeClock) -> None:
     clock.advance(601)
     assert 5 == throttle.prune(clock())
     assert 3 == _rows(engine)
+
+
+def test_two_seconds_of_clock_skew_between_processes_is_harmless(
+    engine: Engine, clock: FakeClock
+) -> None:
+    """Failures recorded by two processes whose clocks differ by 4 s (one +2 s, one -2 s)
+    still add up against the same limit: the 11th is refused by either, and the window moves
+    on within the skew of where it would without any."""
+    throttle = LoginThrottle(engine)
+    for n in range(10):
+        _fail(throttle, 1, "alice", "127.0.0.2", clock() + (2 if n % 2 else -2))
+    for skew in (+2, -2):
+        with pytest.raises(Throttled) as refused:
+            throttle.begin("alice", "127.0.0.2", clock() + skew)
+        assert abs(900 - refused.value.retry_after) <= 4
+    clock.advance(900 + 4)
+    throttle.begin("alice", "127.0.0.2", clock() - 2)
