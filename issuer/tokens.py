@@ -7,10 +7,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from issuer.users import User
-
-# RFC 9068 §2.1: access tokens MUST carry typ "at+jwt" (the "application/" prefix omitted).
-ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type, not a password)
-ALGORITHM = "RS256"
+from shared.access_token import ALGORITHM
+from shared.access_token import TYPE as ACCESS_TOKEN_TYPE
 
 
 def access_token_claims(

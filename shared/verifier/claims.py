@@ -7,10 +7,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from shared.access_token import REQUIRED_CLAIMS
 from shared.verifier.errors import InvalidToken
-
-# RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat and jti are REQUIRED in an access token.
-REQUIRED_CLAIMS = ("iss", "exp", "aud", "sub", "client_id", "iat", "jti")
 
 
 def _is_number(value: object) -> bool:

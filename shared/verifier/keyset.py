@@ -8,9 +8,10 @@ from urllib.parse import urlsplit
 
 import jwt
 
+from shared.access_token import ALGORITHM
+
 logger = logging.getLogger(__name__)
 
-ALGORITHM = "RS256"
 MIN_RSA_BITS = 2048
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
 

@@ -16,16 +16,15 @@ from typing import Any, Self
 
 import jwt
 
+from shared.access_token import ACCEPTED_TYPES as ACCESS_TOKEN_TYPES
+from shared.access_token import ALGORITHM
 from shared.clock import Clock, system_clock
 from shared.verifier.claims import validate_claims
 from shared.verifier.errors import InvalidToken
 from shared.verifier.jwks_cache import JwksCache
-from shared.verifier.keyset import ALGORITHM
 from shared.verifier.principal import Principal
 from shared.verifier.token_cache import VerifiedToken, VerifiedTokenCache
 
-# RFC 9068 §4: typ MUST be "at+jwt" or "application/at+jwt" (media types compare without case).
-ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 MAX_TOKEN_BYTES = 8192
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+$")
 
