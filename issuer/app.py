@@ -53,6 +53,14 @@ def background_jobs(
                 sleep,
             )
         ),
+        asyncio.create_task(
+            every(
+                PRUNE_INTERVAL,
+                lambda: services.client_auth.prune(clock()),
+                "pruning used client assertions",
+                sleep,
+            )
+        ),
     ]
 
 

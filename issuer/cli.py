@@ -12,6 +12,8 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from issuer.cli_argv import identifiers_as_values
+from issuer.cli_clients import add_clients_commands, run_clients
+from issuer.clients import ClientError
 from issuer.config import IssuerSettings
 from issuer.keys.store import KeyDecryptionFailed, KeyNotFound, KeyStore
 from issuer.schema import SchemaOutdated, current_revision, head_revision, upgrade
@@ -57,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
         help="re-encrypt every private key from ISSUER_KEY_PASSPHRASE_OLD (or _OLD_FILE; unset: "
         "keys are unencrypted) to ISSUER_KEY_PASSPHRASE; tokens keep verifying",
     )
+    add_clients_commands(commands)
     db = commands.add_parser("db", help="the database schema").add_subparsers(
         dest="action", required=True
     )
@@ -195,10 +198,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command != "serve":
         configure_logging("WARNING")
-    command = {"serve": _serve, "users": _users, "keys": _keys, "db": _db}[args.command]
+    command = {"serve": _serve, "users": _users, "keys": _keys, "db": _db, "clients": run_clients}[
+        args.command
+    ]
     try:
         return command(args, settings)
-    except (UserError, KeyNotFound, KeyDecryptionFailed, SchemaOutdated, ValueError) as error:
+    except (
+        UserError,
+        ClientError,
+        KeyNotFound,
+        KeyDecryptionFailed,
+        SchemaOutdated,
+        ValueError,
+    ) as error:
         return _fail(str(error) if not isinstance(error, KeyNotFound) else f"no key {error}")
     except KeyboardInterrupt:
         return 130

@@ -16,6 +16,9 @@ IDENTIFIER_COMMANDS: Mapping[tuple[str, str], Mapping[str, bool]] = {
     ("users", "add"): {"--password-stdin": False, "--scope": True},
     ("users", "remove"): {},
     ("users", "unlock"): {},
+    ("clients", "show"): {"--json": False},
+    ("clients", "remove"): {},
+    ("clients", "rotate-secret"): {"--keep-old-for": True},
 }
 
 

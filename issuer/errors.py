@@ -2,7 +2,9 @@
 
 OAuthError
 ├── InvalidRequest          400  missing, repeated or malformed parameter
-├── InvalidClient           400  unknown client, or a client authentication we do not offer
+├── InvalidClient           401  client authentication failed (a Basic challenge when Basic was
+│                                used, RFC 6749 §5.2)
+├── UnauthorizedClient      400  the client may not use this grant
 ├── InvalidGrant            400  bad credentials
 ├── UnsupportedGrantType    400
 ├── InvalidScope            400
@@ -35,10 +37,17 @@ class OAuthError(Exception):
     error: ClassVar[str] = "server_error"
     status_code: ClassVar[int] = 400
 
-    def __init__(self, description: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        description: str,
+        *,
+        retry_after: float | None = None,
+        basic_challenge: bool = False,
+    ) -> None:
         super().__init__(description)
         self.description = description
         self.retry_after = retry_after
+        self.basic_challenge = basic_challenge
 
 
 class InvalidRequest(OAuthError):
@@ -47,6 +56,16 @@ class InvalidRequest(OAuthError):
 
 class InvalidClient(OAuthError):
     error = "invalid_client"
+    status_code = 401
+
+
+class UnauthorizedClient(OAuthError):
+    error = "unauthorized_client"
+
+
+class InvalidTarget(OAuthError):
+    # RFC 8707 §2: the resource is unknown, or not one this client may get a token for.
+    error = "invalid_target"
 
 
 class InvalidGrant(OAuthError):
@@ -86,9 +105,14 @@ def retry_after_header(seconds: float | None) -> str:
     return str(max(1, math.ceil(DEFAULT_RETRY_AFTER if seconds is None else seconds)))
 
 
-async def oauth_error_response(_request: Request, exc: Exception) -> JSONResponse:
+async def oauth_error_response(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OAuthError)
     headers = dict(NO_STORE)
+    if exc.basic_challenge:
+        # RFC 6749 §5.2: 401 with the scheme the client used.
+        # The configured issuer URL, never the request's Host header (the client's words).
+        realm = request.app.state.services.settings.url
+        headers["WWW-Authenticate"] = f'Basic realm="{realm}", charset="UTF-8"'
     if exc.status_code in (429, 503):
         headers["Retry-After"] = retry_after_header(exc.retry_after)
     return JSONResponse(

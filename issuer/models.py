@@ -59,3 +59,34 @@ class LoginFailureRow(Base):
     account: Mapped[str] = mapped_column(String(150))  # as submitted: unknown names count too
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[float]
+
+
+class ClientRow(Base):
+    """A registered client (issuer/clients.py); space-separated lists as in RFC 6749 §3.3."""
+
+    __tablename__ = "clients"
+
+    client_id: Mapped[str] = mapped_column(String(150), primary_key=True)
+    public: Mapped[bool]
+    auth_method: Mapped[str] = mapped_column(String(32))
+    grants: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[str] = mapped_column(Text)
+    audiences: Mapped[str] = mapped_column(Text)  # the first is the default audience
+    jwks: Mapped[str | None] = mapped_column(Text)  # private_key_jwt: the client's public keys
+    secret_salt: Mapped[bytes | None] = mapped_column(LargeBinary)
+    secret_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    old_secret_salt: Mapped[bytes | None] = mapped_column(LargeBinary)
+    old_secret_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    old_secret_expires_at: Mapped[float | None]
+    created_at: Mapped[float]
+
+
+class ClientAssertionRow(Base):
+    """A private_key_jwt assertion's jti, kept until its exp: a second use is refused in every
+    process, as the primary key decides."""
+
+    __tablename__ = "client_assertions"
+
+    client_id: Mapped[str] = mapped_column(String(150), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(255), primary_key=True)
+    expires_at: Mapped[float]

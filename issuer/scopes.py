@@ -1,5 +1,6 @@
 """Scope policy for a token request (RFC 6749 §3.3): what is asked for, and what is granted."""
 
+from issuer.clients import Client
 from issuer.errors import InvalidScope
 from issuer.users import SCOPE_TOKEN, User
 
@@ -30,4 +31,27 @@ def granted_scopes(
         return granted
     if not requested <= allowed:
         raise InvalidScope("the requested scope exceeds what this user may be granted")
+    return requested
+
+
+def within_client(scopes: frozenset[str], client: Client) -> frozenset[str]:
+    """A user's grant, narrowed to what the client is registered for (when it says)."""
+    if client.scopes is None or scopes <= client.scopes:
+        return scopes
+    narrowed = scopes & client.scopes
+    if not narrowed:
+        raise InvalidScope("the requested scope exceeds what this client may be granted")
+    return narrowed
+
+
+def client_scopes(
+    client: Client, requested: frozenset[str] | None, known: frozenset[str]
+) -> frozenset[str]:
+    """client_credentials: the requested scopes within the client's, or all of the client's
+    (that the issuer still knows) when none are requested."""
+    allowed = (client.scopes or frozenset()) & known
+    if requested is None:
+        return allowed
+    if not requested <= allowed:
+        raise InvalidScope("the requested scope exceeds what this client may be granted")
     return requested

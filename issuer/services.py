@@ -6,6 +6,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
+from issuer.client_auth import ClientAuthenticator
+from issuer.clients import ClientStore
 from issuer.config import IssuerSettings
 from issuer.hash_limiter import HashLimiter
 from issuer.keys.keyring import KeyRing
@@ -25,6 +27,8 @@ class IssuerServices:
     throttle: LoginThrottle
     limiter: HashLimiter
     login: PasswordLogin
+    clients: ClientStore
+    client_auth: ClientAuthenticator
 
 
 def get_services(request: Request) -> IssuerServices:

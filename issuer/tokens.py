@@ -6,14 +6,14 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from issuer.users import User
 from shared.access_token import ALGORITHM
 from shared.access_token import TYPE as ACCESS_TOKEN_TYPE
 
 
 def access_token_claims(
     *,
-    user: User,
+    subject: str,
+    username: str | None,
     scopes: frozenset[str],
     client_id: str,
     issuer: str,
@@ -21,19 +21,22 @@ def access_token_claims(
     ttl: int,
     now: float,
 ) -> dict[str, Any]:
-    """RFC 9068 §2.2 claims; `sub` is the user's stable id, never the renameable username."""
+    """RFC 9068 §2.2 claims. `sub` is a user's stable id (never the renameable username), or the
+    client id for a token a service got for itself, which then has no username."""
     issued_at = int(now)
-    return {
+    claims: dict[str, Any] = {
         "iss": issuer,
-        "sub": user.id,
+        "sub": subject,
         "aud": audience,
         "exp": issued_at + ttl,
         "iat": issued_at,
         "jti": uuid.uuid4().hex,
         "client_id": client_id,
         "scope": " ".join(sorted(scopes)),
-        "preferred_username": user.username,
     }
+    if username is not None:
+        claims["preferred_username"] = username
+    return claims
 
 
 def sign_access_token(claims: dict[str, Any], kid: str, key: RSAPrivateKey) -> str:

@@ -6,6 +6,8 @@ import logging
 
 from sqlalchemy import Engine
 
+from issuer.client_auth import ClientAuthenticator
+from issuer.clients import ClientStore
 from issuer.config import IssuerSettings
 from issuer.db import Pool, create_database_engine
 from issuer.hash_limiter import HashLimiter
@@ -81,7 +83,11 @@ def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
         estimate=users.hash_seconds,
     )
     login = PasswordLogin(users, throttle, limiter, clock)
-    return IssuerServices(settings, clock, engine, users, keyring, throttle, limiter, login)
+    clients = ClientStore(engine, clock)
+    client_auth = ClientAuthenticator(clients, engine, settings)
+    return IssuerServices(
+        settings, clock, engine, users, keyring, throttle, limiter, login, clients, client_auth
+    )
 
 
 def add_demo_users(services: IssuerServices) -> None:

@@ -41,8 +41,16 @@ async def test_discovery_documents(settings: IssuerSettings, clock: FakeClock, p
     assert settings.url == document["issuer"]
     assert f"{settings.url}/token" == document["token_endpoint"]
     assert f"{settings.url}/.well-known/jwks.json" == document["jwks_uri"]
-    assert ["password"] == document["grant_types_supported"]
-    assert ["none"] == document["token_endpoint_auth_methods_supported"]
+    assert ["client_credentials", "password"] == document["grant_types_supported"]
+    assert [
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+        "private_key_jwt",
+    ] == document["token_endpoint_auth_methods_supported"]
+    assert ["RS256", "PS256", "ES256", "EdDSA"] == document[
+        "token_endpoint_auth_signing_alg_values_supported"
+    ]
     assert ["admin", "profile"] == document["scopes_supported"]
     for member in (
         "authorization_endpoint",

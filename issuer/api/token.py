@@ -1,33 +1,44 @@
-"""POST /token: the RFC 6749 §4.3 resource owner password credentials grant.
+"""POST /token (RFC 6749 §3.2): authenticate the client, run its grant, sign the token.
 
-Parsing is `form`, scope policy `scopes`, the password check (throttling, bounded hashing)
-`login`; this module ties them together and writes one log line per request.
+Parsing is `form`, client authentication `client_auth`, each grant a module of `grants`,
+scope policy `scopes`, signing `tokens`; this module ties them together and writes one log
+line per request.
 """
 
 import logging
 import time
 from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from issuer.api.form import FORM_CONTENT_TYPE, read_form
 from issuer.client_address import client_address
+from issuer.client_auth import presented_credentials
+from issuer.clients import Client
 from issuer.errors import (
     NO_STORE,
-    InvalidClient,
-    InvalidRequest,
+    InvalidTarget,
     OAuthError,
     TemporarilyUnavailable,
+    UnauthorizedClient,
     UnsupportedGrantType,
 )
+from issuer.grants import Grant, GrantRequest
+from issuer.grants.client_credentials import client_credentials_grant
+from issuer.grants.password import password_grant
 from issuer.keys.keyring import NoSigningKey
-from issuer.scopes import granted_scopes, requested_scopes
 from issuer.services import IssuerServices, Services
 from issuer.tokens import access_token_claims, sign_access_token
 
 logger = logging.getLogger("issuer.token")
 router = APIRouter()
+
+GRANTS: dict[str, Grant] = {
+    "password": password_grant,
+    "client_credentials": client_credentials_grant,
+}
 
 _FORM_SCHEMA = {
     "requestBody": {
@@ -36,13 +47,13 @@ _FORM_SCHEMA = {
             FORM_CONTENT_TYPE: {
                 "schema": {
                     "type": "object",
-                    "required": ["username", "password"],
                     "properties": {
-                        "grant_type": {"type": "string", "enum": ["password"]},
+                        "grant_type": {"type": "string", "enum": sorted(GRANTS)},
                         "username": {"type": "string"},
                         "password": {"type": "string", "format": "password"},
                         "scope": {"type": "string"},
                         "client_id": {"type": "string"},
+                        "client_secret": {"type": "string", "format": "password"},
                     },
                 }
             }
@@ -51,13 +62,12 @@ _FORM_SCHEMA = {
 }
 
 
-def client_id(form: dict[str, str], services: IssuerServices) -> str:
-    if "client_secret" in form or "client_assertion" in form:
-        raise InvalidClient("this issuer has public clients only: send no client credentials")
-    client = form.get("client_id", services.settings.default_client_id)
-    if client not in services.settings.allowed_client_ids:
-        raise InvalidClient("unknown client_id")
-    return client
+def audience(form: dict[str, str], client: Client, services: IssuerServices) -> str:
+    """Without `resource`: the client's default audience, then ISSUER_AUDIENCE."""
+    if "resource" in form:
+        # RFC 8707 §2: no resources are registered here yet, so every one is unknown.
+        raise InvalidTarget("the requested resource is not one this issuer knows")
+    return client.default_audience or services.settings.audience
 
 
 async def issue_token(
@@ -65,29 +75,35 @@ async def issue_token(
 ) -> JSONResponse:
     settings = services.settings
     form = await read_form(request)
+    presented = presented_credentials(request.headers.get("authorization"), form)
+    client = await anyio.to_thread.run_sync(
+        services.client_auth.authenticate, presented, services.clock()
+    )
+    log["client"] = client.client_id
     # grant_type may be omitted so that the seed's curl works verbatim; it then means password.
-    if form.get("grant_type", "password") != "password":
-        raise UnsupportedGrantType("only the password grant is supported")
-    log["client"] = client = client_id(form, services)
-    username, password = form.get("username"), form.get("password")
-    if username is None or password is None:
-        raise InvalidRequest("username and password are required")
-    log["user"] = username[:150]
-    known = frozenset(settings.scopes)
-    requested = requested_scopes(form.get("scope"), known)
-    user = await services.login.authenticate(username, password, address)
-    scopes = granted_scopes(user, requested, known, frozenset(settings.default_scopes))
+    grant_type = form.get("grant_type", "password")
+    grant = GRANTS.get(grant_type)
+    if grant is None:
+        raise UnsupportedGrantType("this grant type is not supported")
+    log["grant"] = grant_type
+    if grant_type not in client.grants:
+        raise UnauthorizedClient("this client is not registered for this grant type")
+    if "username" in form:
+        log["user"] = form["username"][:150]  # the attempted one, so that failures show it
+    granted = await grant(GrantRequest(form, client, address, services))
+    token_audience = audience(form, client, services)
     now = services.clock()
     try:
         kid, key = services.keyring.signing_key(now)
     except NoSigningKey:
         raise TemporarilyUnavailable("no signing key is ready; try again shortly") from None
     claims = access_token_claims(
-        user=user,
-        scopes=scopes,
-        client_id=client,
+        subject=granted.subject,
+        username=granted.username,
+        scopes=granted.scopes,
+        client_id=client.client_id,
         issuer=settings.url,
-        audience=settings.audience,
+        audience=token_audience,
         ttl=settings.access_token_ttl,
         now=now,
     )
@@ -102,7 +118,7 @@ async def issue_token(
     return JSONResponse(body, headers=NO_STORE)
 
 
-@router.post("/token", openapi_extra=_FORM_SCHEMA, summary="Password grant (RFC 6749 §4.3)")
+@router.post("/token", openapi_extra=_FORM_SCHEMA, summary="Token endpoint (RFC 6749 §3.2)")
 async def token(request: Request, services: Services) -> JSONResponse:
     started = time.perf_counter()
     address = client_address(
@@ -129,7 +145,7 @@ async def token(request: Request, services: Services) -> JSONResponse:
         level = logging.INFO
         return response
     finally:
-        # One line per token request; never the password or the token.
+        # One line per token request; never a password, a secret or the token.
         logger.log(
             level,
             "token request",

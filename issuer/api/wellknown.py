@@ -5,6 +5,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from issuer.api.token import GRANTS
+from issuer.client_auth import ASSERTION_ALGORITHMS, AUTH_METHODS
 from issuer.config import IssuerSettings
 from issuer.errors import UnsupportedResponseType
 from issuer.services import Services
@@ -37,11 +39,13 @@ def authorization_server_metadata(settings: IssuerSettings) -> dict[str, Any]:
         "token_endpoint": f"{base}/token",
         "jwks_uri": f"{base}/.well-known/jwks.json",
         # OIDC discovery requires an authorization endpoint; ours answers every request with
-        # unsupported_response_type, since the password grant is the only one offered.
+        # unsupported_response_type, since no redirect-based grant is offered yet.
         "authorization_endpoint": f"{base}/authorize",
-        "grant_types_supported": ["password"],
+        "grant_types_supported": sorted(GRANTS),
         "response_types_supported": [],
-        "token_endpoint_auth_methods_supported": ["none"],
+        "token_endpoint_auth_methods_supported": sorted(AUTH_METHODS),
+        # RFC 8414 §2: the algorithms accepted for private_key_jwt assertions.
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
         "scopes_supported": sorted(settings.scopes),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],

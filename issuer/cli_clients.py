@@ -1,0 +1,114 @@
+"""`python -m issuer clients …`: register, list, show, remove clients and rotate secrets."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from issuer.clients import Client, ClientError, ClientStore
+from issuer.config import IssuerSettings
+from issuer.wiring import open_database
+from shared.clock import system_clock
+from shared.settings import parse_duration
+
+
+def add_clients_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    clients = commands.add_parser("clients", help="manage registered clients").add_subparsers(
+        dest="action", required=True
+    )
+    add = clients.add_parser("add", help="register a client; a secret is printed once")
+    add.add_argument("client_id")
+    kind = add.add_mutually_exclusive_group()
+    kind.add_argument("--public", action="store_true", help="no secret (browser, mobile app)")
+    kind.add_argument("--confidential", action="store_true", help="a service (the default)")
+    add.add_argument("--grant", action="append", dest="grants", metavar="G", help="repeatable")
+    add.add_argument("--scope", action="append", dest="scopes", metavar="S", help="repeatable")
+    add.add_argument(
+        "--audience", action="append", dest="audiences", metavar="A", help="the first: default"
+    )
+    add.add_argument("--auth-method", metavar="METHOD")
+    add.add_argument("--jwks-file", type=Path, metavar="F", help="private_key_jwt public keys")
+    add.add_argument("--json", action="store_true")
+    listing = clients.add_parser("list", help="list clients")
+    listing.add_argument("--json", action="store_true")
+    show = clients.add_parser("show", help="show one client")
+    show.add_argument("client_id")
+    show.add_argument("--json", action="store_true")
+    remove = clients.add_parser("remove", help="remove a client")
+    remove.add_argument("client_id")
+    rotate = clients.add_parser("rotate-secret", help="a new secret, printed once")
+    rotate.add_argument("client_id")
+    rotate.add_argument("--keep-old-for", default="0", metavar="DURATION", help="e.g. 1h, 7d")
+
+
+def _line(client: Client) -> str:
+    info = client.describe()
+    return "\t".join(
+        [info["client_id"], info["type"], info["auth_method"]]
+        + [" ".join(info[field]) or "-" for field in ("grants", "scopes", "audiences")]
+    )
+
+
+def _print(value: dict[str, Any] | list[dict[str, Any]]) -> None:
+    print(json.dumps(value, indent=2))
+
+
+def run_clients(args: argparse.Namespace, settings: IssuerSettings) -> int:
+    store = ClientStore(open_database(settings), system_clock)
+    if args.action == "add":
+        return _add(args, settings, store)
+    if args.action == "list":
+        clients = store.list()
+        if args.json:
+            _print([client.describe() for client in clients])
+        for client in [] if args.json else clients:
+            print(_line(client))
+        return 0
+    if args.action == "rotate-secret":
+        keep_old_for = float(parse_duration(args.keep_old_for))  # type: ignore[arg-type]
+        secret = store.rotate_secret(args.client_id, keep_old_for)
+        print(f"new secret for {args.client_id} (shown once): {secret}")
+        return 0
+    if args.action == "remove":
+        if not store.remove(args.client_id):
+            raise ClientError(f"no client {args.client_id!r}")
+        print(f"removed {args.client_id}")
+        return 0
+    found = store.get(args.client_id)
+    if found is None:
+        raise ClientError(f"no client {args.client_id!r}")
+    if args.json:
+        _print(found.describe())
+    else:
+        print(_line(found))
+    return 0
+
+
+def _add(args: argparse.Namespace, settings: IssuerSettings, store: ClientStore) -> int:
+    public = bool(args.public)
+    auth_method = args.auth_method or ("none" if public else "client_secret_basic")
+    grants = frozenset(args.grants or (["password"] if public else ["client_credentials"]))
+    scopes = frozenset(args.scopes or ())
+    unknown = scopes - set(settings.scopes)
+    if unknown:
+        raise ClientError(f"unknown scope {' '.join(sorted(unknown))} (see ISSUER_SCOPES)")
+    jwks = json.loads(args.jwks_file.read_text()) if args.jwks_file else None
+    client, secret = store.add(
+        args.client_id,
+        public=public,
+        grants=grants,
+        scopes=scopes,
+        audiences=tuple(args.audiences or ()),
+        auth_method=auth_method,
+        jwks=jwks,
+    )
+    if args.json:
+        _print({**client.describe(), "client_secret": secret})
+    else:
+        print(f"added {_line(client)}")
+        if secret is not None:
+            print(f"client secret (shown once, store it now): {secret}")
+    if secret is not None:
+        print("only a hash of the secret is kept: it cannot be shown again", file=sys.stderr)
+    return 0

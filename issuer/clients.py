@@ -1,0 +1,189 @@
+"""Clients: registered service and app identities (RFC 6749 §2), and the public clients named
+in settings (ISSUER_DEFAULT_CLIENT_ID, ISSUER_CLIENT_IDS), which stay as they were: public,
+password grant only, any issuer scope.
+
+Client secrets are generated (256 bits, URL-safe), shown once, and stored as HMAC-SHA-256 under
+a per-client salt: a construction fit for high-entropy secrets, fast enough for service logins
+(argon2 would cap them at a dozen per second), compared in constant time.
+"""
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.exc import IntegrityError
+
+from issuer.db import session
+from issuer.models import ClientRow
+from issuer.users import SCOPE_TOKEN
+from shared.clock import Clock
+
+GRANTS = frozenset({"password", "client_credentials"})
+SECRET_METHODS = frozenset({"client_secret_basic", "client_secret_post"})
+CONFIDENTIAL_METHODS = SECRET_METHODS | {"private_key_jwt"}
+# RFC 6749 Appendix A.1: client_id = *VSCHAR; here a conservative subset, no ':' (Basic).
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9._~@+-]{1,150}$")
+
+
+class ClientError(ValueError):
+    """A client could not be added or changed; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    client_id: str
+    public: bool
+    auth_method: str  # none | client_secret_basic | client_secret_post | private_key_jwt
+    grants: frozenset[str]
+    scopes: frozenset[str] | None  # None: any scope the issuer knows (settings' clients)
+    audiences: tuple[str, ...]
+    jwks: dict[str, Any] | None
+
+    @property
+    def default_audience(self) -> str | None:
+        return self.audiences[0] if self.audiences else None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "client_id": self.client_id,
+            "type": "public" if self.public else "confidential",
+            "auth_method": self.auth_method,
+            "grants": sorted(self.grants),
+            "scopes": sorted(self.scopes or ()),
+            "audiences": list(self.audiences),
+        }
+
+
+def settings_client(client_id: str) -> Client:
+    return Client(client_id, True, "none", frozenset({"password"}), None, (), None)
+
+
+def _hash(salt: bytes, secret: str) -> bytes:
+    return hmac.new(salt, secret.encode("utf-8"), hashlib.sha256).digest()
+
+
+def _client(row: ClientRow) -> Client:
+    return Client(
+        client_id=row.client_id,
+        public=row.public,
+        auth_method=row.auth_method,
+        grants=frozenset(row.grants.split()),
+        scopes=frozenset(row.scopes.split()),
+        audiences=tuple(row.audiences.split()),
+        jwks=json.loads(row.jwks) if row.jwks else None,
+    )
+
+
+class ClientStore:
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    def add(
+        self,
+        client_id: str,
+        *,
+        public: bool,
+        grants: frozenset[str],
+        scopes: frozenset[str],
+        audiences: tuple[str, ...],
+        auth_method: str,
+        jwks: dict[str, Any] | None = None,
+    ) -> tuple[Client, str | None]:
+        """The client and its secret (None unless it authenticates with one)."""
+        _check(client_id, public, grants, scopes, auth_method, jwks)
+        secret = secrets.token_urlsafe(32) if auth_method in SECRET_METHODS else None
+        salt = secrets.token_bytes(16) if secret else None
+        row = ClientRow(
+            client_id=client_id,
+            public=public,
+            auth_method=auth_method,
+            grants=" ".join(sorted(grants)),
+            scopes=" ".join(sorted(scopes)),
+            audiences=" ".join(audiences),
+            jwks=json.dumps(jwks) if jwks else None,
+            secret_salt=salt,
+            secret_hash=_hash(salt, secret) if salt and secret else None,
+            created_at=self._clock(),
+        )
+        try:
+            with session(self._engine) as db, db.begin():
+                db.add(row)
+        except IntegrityError:
+            raise ClientError(f"client {client_id!r} already exists") from None
+        return _client(row), secret
+
+    def get(self, client_id: str) -> Client | None:
+        with session(self._engine) as db:
+            row = db.get(ClientRow, client_id)
+            return None if row is None else _client(row)
+
+    def list(self) -> list[Client]:
+        with session(self._engine) as db:
+            return [_client(row) for row in db.scalars(select(ClientRow).order_by("client_id"))]
+
+    def remove(self, client_id: str) -> bool:
+        with session(self._engine) as db, db.begin():
+            result = db.execute(delete(ClientRow).where(ClientRow.client_id == client_id))
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def rotate_secret(self, client_id: str, keep_old_for: float) -> str:
+        """A new secret; the old one keeps working for `keep_old_for` seconds (0: at once)."""
+        secret = secrets.token_urlsafe(32)
+        salt = secrets.token_bytes(16)
+        with session(self._engine) as db, db.begin():
+            row = db.get(ClientRow, client_id)
+            if row is None or row.secret_hash is None:
+                raise ClientError(f"no client {client_id!r} with a secret")
+            if keep_old_for > 0:
+                row.old_secret_salt, row.old_secret_hash = row.secret_salt, row.secret_hash
+                row.old_secret_expires_at = self._clock() + keep_old_for
+            else:
+                row.old_secret_salt = row.old_secret_hash = row.old_secret_expires_at = None
+            row.secret_salt, row.secret_hash = salt, _hash(salt, secret)
+        return secret
+
+    def secret_matches(self, client_id: str, secret: str) -> bool:
+        """In constant time for a given client; the old secret counts until it expires."""
+        with session(self._engine) as db:
+            row = db.get(ClientRow, client_id)
+        if row is None or row.secret_salt is None or row.secret_hash is None:
+            return False
+        current = hmac.compare_digest(_hash(row.secret_salt, secret), row.secret_hash)
+        old = (
+            row.old_secret_salt is not None
+            and row.old_secret_hash is not None
+            and row.old_secret_expires_at is not None
+            and self._clock() < row.old_secret_expires_at
+            and hmac.compare_digest(_hash(row.old_secret_salt, secret), row.old_secret_hash)
+        )
+        return current or old
+
+
+def _check(
+    client_id: str,
+    public: bool,
+    grants: frozenset[str],
+    scopes: frozenset[str],
+    auth_method: str,
+    jwks: dict[str, Any] | None,
+) -> None:
+    if not _CLIENT_ID.match(client_id):
+        raise ClientError("a client id is 1 to 150 of A-Z a-z 0-9 . _ ~ @ + -")
+    if not grants or not grants <= GRANTS:
+        raise ClientError(f"grants must be among: {' '.join(sorted(GRANTS))}")
+    if not all(SCOPE_TOKEN.match(scope) for scope in scopes):
+        raise ClientError("scopes must be RFC 6749 scope tokens")
+    if public and auth_method != "none":
+        raise ClientError("a public client authenticates with no secret: --auth-method none")
+    if not public and auth_method not in CONFIDENTIAL_METHODS:
+        raise ClientError(f"--auth-method must be one of {' '.join(sorted(CONFIDENTIAL_METHODS))}")
+    if public and "client_credentials" in grants:
+        raise ClientError("client_credentials is for confidential clients (RFC 6749 §4.4)")
+    if (auth_method == "private_key_jwt") != (jwks is not None):
+        raise ClientError("private_key_jwt needs --jwks-file, and only it takes one")

@@ -1,0 +1,29 @@
+"""The token endpoint's grants, one module each behind one interface: a grant takes the
+request (its form, the authenticated client, the client's address) and says whom the token
+is for and with which scopes. Client authentication (issuer/client_auth.py), scope policy
+(issuer/scopes.py) and signing (issuer/tokens.py) are pieces the grants and the endpoint call.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from issuer.clients import Client
+from issuer.services import IssuerServices
+
+
+@dataclass(frozen=True, slots=True)
+class GrantRequest:
+    form: dict[str, str]
+    client: Client
+    address: str
+    services: IssuerServices
+
+
+@dataclass(frozen=True, slots=True)
+class Granted:
+    subject: str  # RFC 9068 §2.2: the user's stable id, or the client id for a service
+    username: str | None
+    scopes: frozenset[str]
+
+
+Grant = Callable[[GrantRequest], Awaitable[Granted]]

@@ -1,0 +1,17 @@
+"""RFC 6749 §4.3: the resource owner password credentials grant."""
+
+from issuer.errors import InvalidRequest
+from issuer.grants import Granted, GrantRequest
+from issuer.scopes import granted_scopes, requested_scopes, within_client
+
+
+async def password_grant(request: GrantRequest) -> Granted:
+    form, settings = request.form, request.services.settings
+    username, password = form.get("username"), form.get("password")
+    if username is None or password is None:
+        raise InvalidRequest("username and password are required")
+    known = frozenset(settings.scopes)
+    requested = requested_scopes(form.get("scope"), known)
+    user = await request.services.login.authenticate(username, password, request.address)
+    scopes = granted_scopes(user, requested, known, frozenset(settings.default_scopes))
+    return Granted(user.id, user.username, within_client(scopes, request.client))

@@ -1,0 +1,337 @@
+"""Service identities: client authentication (RFC 6749 §2.3, RFC 7523 §2.2 with OpenID Connect
+Core §9) and the client_credentials grant (RFC 6749 §4.4), through the ASGI app."""
+
+import base64
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote_plus
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import select
+
+from issuer.app import create_app
+from issuer.client_auth import presented_credentials
+from issuer.config import IssuerSettings
+from issuer.db import session
+from issuer.models import ClientRow
+from issuer.services import IssuerServices
+from shared.clock import FakeClock
+from tests.support import ISSUER, running
+
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
+
+TOKEN_ENDPOINT = f"{ISSUER}/token"
+
+
+def basic(client_id: str, secret: str) -> dict[str, str]:
+    """RFC 6749 §2.3.1: each part form-urlencoded, then `id:secret` in base64."""
+    raw = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+@contextlib.asynccontextmanager
+async def app_client(
+    settings: IssuerSettings, clock: FakeClock
+) -> AsyncIterator[tuple[httpx.AsyncClient, IssuerServices]]:
+    app = create_app(settings, clock)
+    async with running(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as client:
+            yield client, app.state.services
+
+
+@pytest.fixture(scope="module")
+def service_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _jwks(key: rsa.RSAPrivateKey) -> dict[str, Any]:
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    return {"keys": [{**jwk, "kid": "service-key-1", "use": "sig"}]}
+
+
+class World:
+    """The app with registered clients: `secrets` holds the generated ones."""
+
+    def __init__(self, http: httpx.AsyncClient, services: IssuerServices) -> None:
+        self.http, self.services = http, services
+        self.secrets: dict[str, str] = {}
+
+    def register(self, client_id: str, **options: Any) -> None:
+        values: dict[str, Any] = {
+            "public": False,
+            "grants": frozenset({"client_credentials"}),
+            "scopes": frozenset({"profile", "admin"}),
+            "audiences": ("billing-api",),
+            "auth_method": "client_secret_basic",
+            **options,
+        }
+        _client, secret = self.services.clients.add(client_id, **values)
+        if secret is not None:
+            self.secrets[client_id] = secret
+
+    async def token(self, headers: dict[str, str] | None = None, /, **form: str) -> httpx.Response:
+        return await self.http.post("/token", data=form, headers=headers or {})
+
+
+@pytest.fixture
+async def world(
+    settings: IssuerSettings, clock: FakeClock, service_key: rsa.RSAPrivateKey
+) -> AsyncIterator[World]:
+    async with app_client(settings, clock) as (http, services):
+        w = World(http, services)
+        w.register("billing")
+        w.register("poster", auth_method="client_secret_post")
+        w.register("signer", auth_method="private_key_jwt", jwks=_jwks(service_key))
+        services.users.add("alice", "alice-pw", frozenset({"profile"}))
+        yield w
+
+
+def assertion(key: rsa.RSAPrivateKey, now: float, **overrides: Any) -> str:
+    claims = {
+        "iss": "signer",
+        "sub": "signer",
+        "aud": TOKEN_ENDPOINT,
+        "exp": int(now) + 120,
+        "iat": int(now),
+        "jti": uuid.uuid4().hex,
+        **overrides,
+    }
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "service-key-1"})
+
+
+def jwt_form(token: str, **extra: str) -> dict[str, str]:
+    return {
+        "grant_type": "client_credentials",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": token,
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("client_id", "secret"),
+    [
+        ("svc", "a:b"),
+        ("svc", "100%"),
+        ("svc", "1+1 = 2"),
+        ("sv+c@x", "pässwört ✓"),
+        ("svc", ":::"),
+    ],
+)
+def test_rfc6749_2_3_1_basic_credentials_are_form_urlencoded(client_id: str, secret: str) -> None:
+    """Inside Basic, id and secret are form-urlencoded before joining with ':' (RFC 6749
+    §2.3.1), so a secret holding ':', '%', '+' or non-ASCII arrives intact."""
+    presented = presented_credentials(basic(client_id, secret)["Authorization"], {})
+    assert ("client_secret_basic", client_id, secret) == (
+        presented.method,
+        presented.client_id,
+        presented.secret,
+    )
+
+
+async def test_rfc6749_4_4_client_credentials_with_client_secret_basic(world: World) -> None:
+    """A service gets a token for itself: sub and client_id are its id (RFC 9068 §2.2), the
+    audience is its default one, no username and no refresh token."""
+    response = await world.token(
+        basic("billing", world.secrets["billing"]), grant_type="client_credentials"
+    )
+    assert 200 == response.status_code, response.text
+    body = response.json()
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert ("billing", "billing", "billing-api") == (
+        claims["sub"],
+        claims["client_id"],
+        claims["aud"],
+    )
+    assert "preferred_username" not in claims and "refresh_token" not in body
+    assert "admin profile" == body["scope"]
+
+
+async def test_rfc6749_4_4_scopes_within_the_clients(world: World) -> None:
+    """Requested scopes within the client's are granted; a wider one is invalid_scope."""
+    auth = basic("billing", world.secrets["billing"])
+    narrow = await world.token(auth, grant_type="client_credentials", scope="profile")
+    assert "profile" == narrow.json()["scope"]
+    world.register("reader", scopes=frozenset({"profile"}))
+    wide = await world.token(
+        basic("reader", world.secrets["reader"]), grant_type="client_credentials", scope="admin"
+    )
+    assert (400, "invalid_scope") == (wide.status_code, wide.json()["error"])
+
+
+async def test_rfc6749_2_3_1_client_secret_post(world: World) -> None:
+    """client_secret_post: id and secret in the body."""
+    response = await world.token(
+        grant_type="client_credentials", client_id="poster", client_secret=world.secrets["poster"]
+    )
+    assert 200 == response.status_code
+
+
+async def test_rfc6749_5_2_failed_basic_is_401_with_a_basic_challenge(world: World) -> None:
+    """A wrong secret in Basic: 401 invalid_client with WWW-Authenticate: Basic realm=the
+    issuer. Regression: Basic credentials were ignored and the token said client_id default."""
+    response = await world.token(basic("billing", "wrong"), grant_type="client_credentials")
+    assert (401, "invalid_client") == (response.status_code, response.json()["error"])
+    assert response.headers["www-authenticate"].startswith(f'Basic realm="{ISSUER}"')
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"client_id": "poster", "client_secret": "wrong"},
+        {"client_id": "nobody", "client_secret": "x"},
+        {"client_id": "billing", "client_secret": "x"},  # registered for Basic, not post
+        {"client_id": "default", "client_secret": "x"},  # a public client has no secret
+    ],
+)
+async def test_rfc6749_5_2_failed_client_authentication_is_401(
+    world: World, form: dict[str, str]
+) -> None:
+    """Wrong secret, unknown client, another method than registered: the same 401
+    invalid_client, with no Basic challenge when Basic was not used."""
+    response = await world.token(grant_type="client_credentials", **form)
+    assert (401, "invalid_client") == (response.status_code, response.json()["error"])
+    assert "www-authenticate" not in response.headers
+
+
+async def test_rfc6749_2_3_two_methods_in_one_request_is_invalid_request(world: World) -> None:
+    """RFC 6749 §2.3: the client MUST NOT use more than one authentication method."""
+    response = await world.token(
+        basic("billing", world.secrets["billing"]),
+        grant_type="client_credentials",
+        client_secret=world.secrets["billing"],
+    )
+    assert (400, "invalid_request") == (response.status_code, response.json()["error"])
+
+
+async def test_empty_basic_credentials_count_as_none(world: World) -> None:
+    """`Basic Og==` (Swagger UI's default) is no credentials: the seed's password grant works."""
+    response = await world.token(
+        {"Authorization": "Basic Og=="}, username="alice", password="alice-pw"
+    )
+    assert 200 == response.status_code
+
+
+async def test_rfc6749_5_2_unregistered_grant_is_unauthorized_client(world: World) -> None:
+    """A client may use only the grants it was registered for."""
+    response = await world.token(
+        basic("billing", world.secrets["billing"]), username="alice", password="alice-pw"
+    )
+    assert (400, "unauthorized_client") == (response.status_code, response.json()["error"])
+
+
+async def test_secrets_are_stored_as_salted_hmacs(world: World) -> None:
+    """The database holds a 16-byte salt and a 32-byte HMAC-SHA-256, never the secret."""
+    with session(world.services.engine) as db:
+        row = db.scalars(select(ClientRow).where(ClientRow.client_id == "billing")).one()
+    assert (16, 32) == (len(row.secret_salt or b""), len(row.secret_hash or b""))
+    stored = json.dumps({k: str(v) for k, v in vars(row).items()})
+    assert world.secrets["billing"] not in stored
+    assert len(base64.urlsafe_b64decode(world.secrets["billing"] + "=")) >= 32
+
+
+async def test_rotated_secret_overlaps_for_keep_old_for(world: World, clock: FakeClock) -> None:
+    """`rotate-secret --keep-old-for 1h`: both secrets work for the hour, then only the new."""
+    old = world.secrets["billing"]
+    new = world.services.clients.rotate_secret("billing", 3600)
+    for secret in (old, new):
+        response = await world.token(basic("billing", secret), grant_type="client_credentials")
+        assert 200 == response.status_code
+    clock.advance(3601)
+    stale = await world.token(basic("billing", old), grant_type="client_credentials")
+    assert 401 == stale.status_code
+    assert (
+        200
+        == (await world.token(basic("billing", new), grant_type="client_credentials")).status_code
+    )
+
+
+async def test_rfc7523_private_key_jwt(
+    world: World, service_key: rsa.RSAPrivateKey, clock: FakeClock
+) -> None:
+    """An assertion signed by the client's registered key, iss = sub = client id, aud the
+    token endpoint (or the issuer), gets a token."""
+    for audience in (TOKEN_ENDPOINT, ISSUER):
+        token = assertion(service_key, clock(), aud=audience)
+        response = await world.token(**jwt_form(token))
+        assert 200 == response.status_code, response.text
+
+
+@pytest.mark.parametrize(
+    ("overrides", "why"),
+    [
+        ({"exp": -60}, "expired past the leeway"),
+        ({"exp": 600}, "valid for more than 5 minutes"),
+        ({"aud": "https://elsewhere.test/token"}, "another audience"),
+        ({"sub": "someone-else"}, "sub is not the client"),
+        ({"iss": "signer", "sub": "signer", "jti": None}, "no jti"),
+    ],
+)
+async def test_rfc7523_bad_assertions_are_invalid_client(
+    world: World,
+    service_key: rsa.RSAPrivateKey,
+    clock: FakeClock,
+    overrides: dict[str, Any],
+    why: str,
+) -> None:
+    """OpenID Connect Core §9 rules: each broken assertion is 401 invalid_client."""
+    values = dict(overrides)
+    if "exp" in values:
+        values["exp"] = int(clock()) + values["exp"]
+    token = assertion(service_key, clock(), **{k: v for k, v in values.items() if v is not None})
+    if values.get("jti", "") is None:
+        claims = jwt.decode(token, options={"verify_signature": False})
+        del claims["jti"]
+        token = jwt.encode(claims, service_key, algorithm="RS256", headers={"kid": "service-key-1"})
+    response = await world.token(**jwt_form(token))
+    assert (401, "invalid_client") == (response.status_code, response.json()["error"]), why
+
+
+async def test_rfc7523_assertion_signed_by_another_key_is_refused(
+    world: World, clock: FakeClock, attacker_key: rsa.RSAPrivateKey
+) -> None:
+    """Only keys in the client's registered JWKS count."""
+    response = await world.token(**jwt_form(assertion(attacker_key, clock())))
+    assert 401 == response.status_code
+
+
+async def test_rfc7523_jti_is_single_use_across_processes(
+    world: World, settings: IssuerSettings, service_key: rsa.RSAPrivateKey, clock: FakeClock
+) -> None:
+    """The same assertion twice: refused the second time, by the same app and by a second
+    app (another process's view) on the same database."""
+    token = assertion(service_key, clock())
+    assert 200 == (await world.token(**jwt_form(token))).status_code
+    assert 401 == (await world.token(**jwt_form(token))).status_code
+    other = assertion(service_key, clock())
+    async with app_client(settings, clock) as (second, _services):
+        first_use = await second.post("/token", data=jwt_form(other))
+        replay = await world.token(**jwt_form(other))
+    assert (200, 401) == (first_use.status_code, replay.status_code)
+
+
+async def test_rfc8707_unknown_resource_is_invalid_target(world: World) -> None:
+    """A resource the issuer does not know is 400 invalid_target."""
+    response = await world.token(
+        basic("billing", world.secrets["billing"]),
+        grant_type="client_credentials",
+        resource="https://unknown.example/api",
+    )
+    assert (400, "invalid_target") == (response.status_code, response.json()["error"])
+
+
+async def test_assertion_exp_checked_against_the_issuer_clock(
+    world: World, service_key: rsa.RSAPrivateKey, clock: FakeClock
+) -> None:
+    """The assertion's exp is compared with the injected clock, not the machine's."""
+    token = assertion(service_key, clock())
+    assert abs(clock() - time.time()) > 3600  # the fake clock is far from the real one
+    assert 200 == (await world.token(**jwt_form(token))).status_code
