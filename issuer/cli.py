@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from issuer.cli_argv import identifiers_as_values
 from issuer.cli_clients import add_clients_commands, run_clients
+from issuer.cli_resources import add_resources_commands, run_resources
 from issuer.clients import ClientError
 from issuer.config import IssuerSettings
 from issuer.keys.store import KeyDecryptionFailed, KeyNotFound, KeyStore
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         "keys are unencrypted) to ISSUER_KEY_PASSPHRASE; tokens keep verifying",
     )
     add_clients_commands(commands)
+    add_resources_commands(commands)
     db = commands.add_parser("db", help="the database schema").add_subparsers(
         dest="action", required=True
     )
@@ -198,9 +200,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command != "serve":
         configure_logging("WARNING")
-    command = {"serve": _serve, "users": _users, "keys": _keys, "db": _db, "clients": run_clients}[
-        args.command
-    ]
+    command = {
+        "serve": _serve,
+        "users": _users,
+        "keys": _keys,
+        "db": _db,
+        "clients": run_clients,
+        "resources": run_resources,
+    }[args.command]
     try:
         return command(args, settings)
     except (

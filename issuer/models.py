@@ -90,3 +90,13 @@ class ClientAssertionRow(Base):
     client_id: Mapped[str] = mapped_column(String(150), primary_key=True)
     jti: Mapped[str] = mapped_column(String(255), primary_key=True)
     expires_at: Mapped[float]
+
+
+class ResourceRow(Base):
+    """An API tokens can be asked for by URI (RFC 8707), and the audience they then carry."""
+
+    __tablename__ = "resources"
+
+    uri: Mapped[str] = mapped_column(String(2000), primary_key=True)
+    audience: Mapped[str] = mapped_column(String(200))
+    scopes: Mapped[str] = mapped_column(Text)  # empty: any scope

@@ -12,6 +12,7 @@ from issuer.config import IssuerSettings
 from issuer.hash_limiter import HashLimiter
 from issuer.keys.keyring import KeyRing
 from issuer.login import PasswordLogin
+from issuer.resources import ResourceStore
 from issuer.throttle import LoginThrottle
 from issuer.users import UserStore
 from shared.clock import Clock
@@ -29,6 +30,7 @@ class IssuerServices:
     login: PasswordLogin
     clients: ClientStore
     client_auth: ClientAuthenticator
+    resources: ResourceStore
 
 
 def get_services(request: Request) -> IssuerServices:

@@ -17,6 +17,7 @@ from issuer.keys.schedule import Schedule
 from issuer.keys.store import KeyStore
 from issuer.login import PasswordLogin
 from issuer.passwords import password_hasher
+from issuer.resources import ResourceStore
 from issuer.schema import ensure_current
 from issuer.services import IssuerServices
 from issuer.throttle import LoginThrottle
@@ -85,8 +86,19 @@ def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
     login = PasswordLogin(users, throttle, limiter, clock)
     clients = ClientStore(engine, clock)
     client_auth = ClientAuthenticator(clients, engine, settings)
+    resources = ResourceStore(engine)
     return IssuerServices(
-        settings, clock, engine, users, keyring, throttle, limiter, login, clients, client_auth
+        settings,
+        clock,
+        engine,
+        users,
+        keyring,
+        throttle,
+        limiter,
+        login,
+        clients,
+        client_auth,
+        resources,
     )
 
 

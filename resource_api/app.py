@@ -21,6 +21,9 @@ from shared.verifier import (
 )
 
 SCOPES = {"profile": "Read your own profile"}
+NO_USER_ANSWER = (
+    "this token was issued to a service, not a user: there is no user to describe"
+)
 
 
 def create_app(
@@ -59,8 +62,21 @@ def create_app(
     app.state.verifier = verifier
     add_bearer_error_handlers(app, realm=settings.realm)
 
-    @app.get("/users/me", summary="The token's user")
-    async def users_me(user: CurrentUser) -> dict[str, Any]:
+    @app.get(
+        "/users/me",
+        summary="The token's user",
+        responses={
+            403: {
+                "description": "The token is valid but was issued to a service "
+                "(client_credentials): it speaks for no user",
+                "content": {"application/json": {"example": {"detail": NO_USER_ANSWER}}},
+            }
+        },
+    )
+    async def users_me(user: CurrentUser) -> Any:
+        if user.kind == "service":
+            body = {"detail": NO_USER_ANSWER, "client_id": user.client_id}
+            return JSONResponse(body, 403)
         return {
             "username": user.username,
             "sub": user.subject,

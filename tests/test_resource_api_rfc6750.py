@@ -180,3 +180,16 @@ async def test_arbitrary_bearer_strings_never_give_500(api: httpx.AsyncClient, t
     header = f"Bearer {token}".encode("latin-1")
     response = await api.get("/users/me", headers={b"Authorization": header})
     assert response.status_code in (400, 401)
+
+
+async def test_service_token_on_users_me_is_a_clear_403(
+    api: httpx.AsyncClient, fake: FakeIssuer
+) -> None:
+    """A client_credentials token (sub = client_id, no username) is valid but names no user:
+    /users/me answers 403 with an explanation (Principal.kind is "service")."""
+    kid = next(iter(fake.keys))
+    token = fake.token(kid, sub="billing", client_id="billing", preferred_username=None)
+    response = await api.get("/users/me", headers=bearer(token))
+    assert 403 == response.status_code
+    assert "issued to a service" in response.json()["detail"]
+    assert "billing" == response.json()["client_id"]

@@ -12,14 +12,13 @@ from typing import Any
 import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from issuer.api.form import FORM_CONTENT_TYPE, read_form
 from issuer.client_address import client_address
 from issuer.client_auth import presented_credentials
-from issuer.clients import Client
 from issuer.errors import (
     NO_STORE,
-    InvalidTarget,
     OAuthError,
     TemporarilyUnavailable,
     UnauthorizedClient,
@@ -29,6 +28,7 @@ from issuer.grants import Grant, GrantRequest
 from issuer.grants.client_credentials import client_credentials_grant
 from issuer.grants.password import password_grant
 from issuer.keys.keyring import NoSigningKey
+from issuer.resources import scopes_for, target
 from issuer.services import IssuerServices, Services
 from issuer.tokens import access_token_claims, sign_access_token
 
@@ -62,15 +62,18 @@ _FORM_SCHEMA = {
 }
 
 
-def audience(form: dict[str, str], client: Client, services: IssuerServices) -> str:
-    """Without `resource`: the client's default audience, then ISSUER_AUDIENCE."""
-    if "resource" in form:
-        # RFC 8707 §2: no resources are registered here yet, so every one is unknown.
-        raise InvalidTarget("the requested resource is not one this issuer knows")
-    return client.default_audience or services.settings.audience
-
-
 async def issue_token(
+    request: Request, services: IssuerServices, address: str, log: dict[str, Any]
+) -> JSONResponse:
+    """Any database failure on the way (client, resource, user lookups) is a 503."""
+    try:
+        return await _issue_token(request, services, address, log)
+    except SQLAlchemyError:
+        logger.exception("the database failed during a token request")
+        raise TemporarilyUnavailable("the database is unavailable; try again shortly") from None
+
+
+async def _issue_token(
     request: Request, services: IssuerServices, address: str, log: dict[str, Any]
 ) -> JSONResponse:
     settings = services.settings
@@ -90,8 +93,14 @@ async def issue_token(
         raise UnauthorizedClient("this client is not registered for this grant type")
     if "username" in form:
         log["user"] = form["username"][:150]  # the attempted one, so that failures show it
+    requested_resource = form.get("resource")
+    resource = (
+        await anyio.to_thread.run_sync(services.resources.get, requested_resource)
+        if requested_resource
+        else None
+    )
+    token_audience = target(resource, requested_resource, client, settings.audience)
     granted = await grant(GrantRequest(form, client, address, services))
-    token_audience = audience(form, client, services)
     now = services.clock()
     try:
         kid, key = services.keyring.signing_key(now)
@@ -100,7 +109,7 @@ async def issue_token(
     claims = access_token_claims(
         subject=granted.subject,
         username=granted.username,
-        scopes=granted.scopes,
+        scopes=scopes_for(resource, granted.scopes),
         client_id=client.client_id,
         issuer=settings.url,
         audience=token_audience,

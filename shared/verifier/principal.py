@@ -2,7 +2,9 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+Kind = Literal["user", "service"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +16,14 @@ class Principal:
     token_id: str | None
     expires_at: float
     claims: Mapping[str, Any]
+
+    @property
+    def kind(self) -> Kind:
+        """ "service" for a token a client got for itself (client_credentials): RFC 9068 §2.2
+        makes its sub the client id, and no user is named; "user" otherwise."""
+        if self.username is None and self.subject == self.client_id:
+            return "service"
+        return "user"
 
     @classmethod
     def from_claims(cls, claims: Mapping[str, Any]) -> "Principal":

@@ -1,4 +1,4 @@
-"""Service identities: registered clients, resources (RFC 8707) and used client-assertion ids.
+"""Service identities: registered clients, resources (RFC 8707), used client-assertion ids.
 
 Revision ID: 0003
 Revises: 0002
@@ -31,6 +31,12 @@ def upgrade() -> None:
         sa.Column("created_at", sa.Float(), nullable=False),
     )
     op.create_table(
+        "resources",
+        sa.Column("uri", sa.String(2000), primary_key=True),
+        sa.Column("audience", sa.String(200), nullable=False),
+        sa.Column("scopes", sa.Text(), nullable=False),
+    )
+    op.create_table(
         "client_assertions",
         sa.Column("client_id", sa.String(150), primary_key=True),
         sa.Column("jti", sa.String(255), primary_key=True),
@@ -40,4 +46,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("client_assertions")
+    op.drop_table("resources")
     op.drop_table("clients")
