@@ -21,9 +21,7 @@ from shared.verifier import (
 )
 
 SCOPES = {"profile": "Read your own profile"}
-NO_USER_ANSWER = (
-    "this token was issued to a service, not a user: there is no user to describe"
-)
+NO_USER_ANSWER = "this token was issued to a service, not a user: there is no user to describe"
 
 
 def create_app(
@@ -52,6 +50,7 @@ def create_app(
     )
     # A type alias for endpoints, named like the type it stands for.
     CurrentUser = Annotated[Principal, Security(bearer, scopes=["profile"])]  # noqa: N806
+    Caller = Annotated[Principal, Security(bearer)]  # noqa: N806 (any valid token, no scope)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -83,6 +82,16 @@ def create_app(
             "scopes": sorted(user.scopes),
             "client_id": user.client_id,
             "expires_at": user.expires_at,
+        }
+
+    @app.get("/whoami", summary="Who the token speaks for: a user or a service")
+    async def whoami(caller: Caller) -> dict[str, Any]:
+        return {
+            "kind": caller.kind,
+            "sub": caller.subject,
+            "username": caller.username,
+            "client_id": caller.client_id,
+            "scopes": sorted(caller.scopes),
         }
 
     @app.get("/healthz", summary="The process is up")

@@ -1,0 +1,82 @@
+"""A service gets a token from a real issuer process with Authlib's OAuth 2 client (an
+independent implementation of client_credentials and client_secret_basic), asking for an API
+registered as a resource (RFC 8707), and calls that API, a real resource API process."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from authlib.integrations.httpx_client import OAuth2Client
+
+from tests.support import CHEAP_ARGON2, ROOT, free_port, serve, wait_until_ready
+
+pytestmark = pytest.mark.slow
+
+
+def _issuer_cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "issuer", *args],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_service_token_with_authlib_against_real_processes(tmp_path: Path) -> None:
+    """clients add + resources add through the CLI; Authlib fetches a client_credentials token
+    for the resource; the resource API accepts it (/whoami says service) and /users/me gives
+    its documented 403; a token for another audience is refused with 401."""
+    issuer_port, api_port = free_port(), free_port()
+    issuer, api = f"http://127.0.0.1:{issuer_port}", f"http://127.0.0.1:{api_port}"
+    env = {
+        "ISSUER_URL": issuer,
+        "ISSUER_DATA_DIR": str(tmp_path / "data"),
+        **{f"ISSUER_{name.upper()}": str(value) for name, value in CHEAP_ARGON2.items()},
+    }
+    added = _issuer_cli(
+        env, "clients", "add", "reports", "--scope", "profile", "--audience", "resource-api"
+    )
+    secret = added.split("store it now): ")[1].strip()
+    _issuer_cli(env, "resources", "add", f"{api}/", "--audience", "resource-api")
+    other = _issuer_cli(
+        env, "clients", "add", "other", "--scope", "profile", "--audience", "other-api"
+    )
+    other_secret = other.split("store it now): ")[1].strip()
+    log = tmp_path / "services.log"
+    with serve("issuer", issuer_port, env, log):
+        wait_until_ready(f"{issuer}/readyz")
+        with serve("resource_api", api_port, {"RESOURCE_API_ISSUER_URL": issuer}, log):
+            wait_until_ready(f"{api}/readyz")
+            with OAuth2Client(
+                "reports", secret, token_endpoint_auth_method="client_secret_basic"
+            ) as oauth:
+                token = oauth.fetch_token(
+                    f"{issuer}/token", grant_type="client_credentials", resource=f"{api}/"
+                )
+                whoami = oauth.get(f"{api}/whoami")
+                me = oauth.get(f"{api}/users/me")
+            other_token = httpx.post(
+                f"{issuer}/token",
+                data={"grant_type": "client_credentials"},
+                auth=("other", other_secret),
+            ).json()["access_token"]
+            wrong_audience = httpx.get(
+                f"{api}/whoami", headers={"Authorization": f"Bearer {other_token}"}
+            )
+    assert "Bearer" == token["token_type"] and "refresh_token" not in token
+    assert (200, "service", "reports") == (
+        whoami.status_code,
+        whoami.json()["kind"],
+        whoami.json()["client_id"],
+    )
+    assert 403 == me.status_code and "issued to a service" in me.json()["detail"]
+    assert 401 == wrong_audience.status_code  # aud other-api: not this API's token
+    assert 'error="invalid_token"' in wrong_audience.headers["www-authenticate"]
+    assert "Traceback" not in log.read_text()
