@@ -5,13 +5,29 @@ with several goals (the login flood)."""
 
 import sys
 
-from benchmarks import login_flood, machine, password_grant, postgres_store, signing, users_me
+from benchmarks import (
+    client_credentials,
+    login_flood,
+    machine,
+    password_grant,
+    postgres_store,
+    signing,
+    users_me,
+)
 
 
 def main() -> int:
     print(f"machine: {machine.describe()}")
     met = True
-    for benchmark in (signing, password_grant, users_me, login_flood, postgres_store):
+    benchmarks = (
+        signing,
+        password_grant,
+        client_credentials,
+        users_me,
+        login_flood,
+        postgres_store,
+    )
+    for benchmark in benchmarks:
         result = benchmark.run()
         figures = [(result[0], result[1] >= result[2])] if isinstance(result, tuple) else result
         for line, ok in figures:

@@ -107,6 +107,16 @@ class ClientAuthenticator:
         self._settings = settings
         self._audiences = {settings.url, f"{settings.url}/token"}
 
+    def in_memory(self, presented: Presented) -> bool:
+        """Whether `authenticate` can answer without the database (so without a thread):
+        a secret or no authentication, for a client whose record is cached."""
+        client_id = presented.client_id
+        if presented.method == "none" and client_id is None:
+            client_id = self._settings.default_client_id
+        if presented.method == "private_key_jwt" or client_id is None:
+            return False  # the jti is recorded in the database
+        return self._store.cached(client_id)
+
     def find(self, client_id: str) -> Client | None:
         """A registered client, or one of the public clients named in settings."""
         client = self._store.get(client_id)

@@ -12,6 +12,9 @@ import hmac
 import json
 import re
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,10 +82,68 @@ def _client(row: ClientRow) -> Client:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """What authentication needs of a client: a snapshot of its row."""
+
+    client: Client
+    secret_salt: bytes | None
+    secret_hash: bytes | None
+    old_secret_salt: bytes | None
+    old_secret_hash: bytes | None
+    old_secret_expires_at: float | None
+
+
+def _record(row: ClientRow) -> _Record:
+    return _Record(
+        _client(row),
+        row.secret_salt,
+        row.secret_hash,
+        row.old_secret_salt,
+        row.old_secret_hash,
+        row.old_secret_expires_at,
+    )
+
+
 class ClientStore:
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    """Clients in the database. Reads for authentication go through a small in-process cache:
+    a service asks for tokens many times a second, and each read would cost a thread hop and a
+    query. A change made elsewhere (another process, the CLI: remove, rotate-secret) reaches
+    this process within CACHE_SECONDS; a change made through this store, at once."""
+
+    CACHE_SECONDS = 5.0
+    CACHE_ENTRIES = 10_000
+
+    def __init__(self, engine: Engine, clock: Clock, monotonic: Clock = time.monotonic) -> None:
         self._engine = engine
         self._clock = clock
+        self._monotonic = monotonic
+        self._cache: OrderedDict[str, tuple[float, _Record | None]] = OrderedDict()
+        self._cache_lock = threading.Lock()  # misses fill it from worker threads
+
+    def cached(self, client_id: str) -> bool:
+        """Whether `client_id` can be looked up without the database right now."""
+        entry = self._cache.get(client_id)
+        return entry is not None and entry[0] > self._monotonic()
+
+    def _lookup(self, client_id: str) -> _Record | None:
+        entry = self._cache.get(client_id)
+        now = self._monotonic()
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        with session(self._engine) as db:
+            row = db.get(ClientRow, client_id)
+            record = None if row is None else _record(row)
+        with self._cache_lock:
+            self._cache[client_id] = (now + self.CACHE_SECONDS, record)
+            self._cache.move_to_end(client_id)
+            while len(self._cache) > self.CACHE_ENTRIES:
+                self._cache.popitem(last=False)
+        return record
+
+    def _forget(self, client_id: str) -> None:
+        with self._cache_lock:
+            self._cache.pop(client_id, None)
 
     def add(
         self,
@@ -116,12 +177,12 @@ class ClientStore:
                 db.add(row)
         except IntegrityError:
             raise ClientError(f"client {client_id!r} already exists") from None
+        self._forget(client_id)
         return _client(row), secret
 
     def get(self, client_id: str) -> Client | None:
-        with session(self._engine) as db:
-            row = db.get(ClientRow, client_id)
-            return None if row is None else _client(row)
+        record = self._lookup(client_id)
+        return None if record is None else record.client
 
     def list(self) -> list[Client]:
         with session(self._engine) as db:
@@ -130,7 +191,8 @@ class ClientStore:
     def remove(self, client_id: str) -> bool:
         with session(self._engine) as db, db.begin():
             result = db.execute(delete(ClientRow).where(ClientRow.client_id == client_id))
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+        self._forget(client_id)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def rotate_secret(self, client_id: str, keep_old_for: float) -> str:
         """A new secret; the old one keeps working for `keep_old_for` seconds (0: at once)."""
@@ -146,12 +208,12 @@ class ClientStore:
             else:
                 row.old_secret_salt = row.old_secret_hash = row.old_secret_expires_at = None
             row.secret_salt, row.secret_hash = salt, _hash(salt, secret)
+        self._forget(client_id)
         return secret
 
     def secret_matches(self, client_id: str, secret: str) -> bool:
         """In constant time for a given client; the old secret counts until it expires."""
-        with session(self._engine) as db:
-            row = db.get(ClientRow, client_id)
+        row = self._lookup(client_id)
         if row is None or row.secret_salt is None or row.secret_hash is None:
             return False
         current = hmac.compare_digest(_hash(row.secret_salt, secret), row.secret_hash)

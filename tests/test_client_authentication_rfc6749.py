@@ -335,3 +335,34 @@ async def test_assertion_exp_checked_against_the_issuer_clock(
     token = assertion(service_key, clock())
     assert abs(clock() - time.time()) > 3600  # the fake clock is far from the real one
     assert 200 == (await world.token(**jwt_form(token))).status_code
+
+
+def test_client_changes_elsewhere_arrive_within_the_cache_lifetime(
+    settings: IssuerSettings, clock: FakeClock
+) -> None:
+    """A secret rotated by another process (a second store on the same database) stops
+    working in this one once its cached record is older than CACHE_SECONDS; a change made
+    through a process's own store applies there at once."""
+    from issuer.clients import ClientStore
+    from issuer.wiring import open_database
+
+    engine = open_database(settings)
+    monotonic = FakeClock(0)
+    here = ClientStore(engine, clock, monotonic)
+    elsewhere = ClientStore(engine, clock)
+    _client, old = here.add(
+        "billing",
+        public=False,
+        grants=frozenset({"client_credentials"}),
+        scopes=frozenset(),
+        audiences=(),
+        auth_method="client_secret_basic",
+    )
+    assert old is not None and here.secret_matches("billing", old)
+    new = elsewhere.rotate_secret("billing", 0)
+    assert here.secret_matches("billing", old)  # cached: still the old record
+    monotonic.advance(ClientStore.CACHE_SECONDS + 0.1)
+    assert not here.secret_matches("billing", old)
+    assert here.secret_matches("billing", new)
+    newest = here.rotate_secret("billing", 0)
+    assert here.secret_matches("billing", newest) and not here.secret_matches("billing", new)
