@@ -9,13 +9,13 @@ wrk drives the load from the other core, 32 connections.
 
 import base64
 import os
-import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from benchmarks import servers
+from benchmarks.load import wrk
 from benchmarks.signing import openssl_signs_per_second
 
 GOAL = 0.7
@@ -35,25 +35,14 @@ def _register_client(data: Path) -> str:
     return output.split("store it now): ")[1].strip()
 
 
-def _wrk_post(url: str, authorization: str, seconds: int, script_dir: Path) -> float:
-    script = script_dir / "client_credentials.lua"
-    script.write_text(
-        'wrk.method = "POST"\n'
-        'wrk.body = "grant_type=client_credentials"\n'
-        'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
-        f'wrk.headers["Authorization"] = "{authorization}"\n'
+def _tokens_per_second(url: str, authorization: str, seconds: int) -> float:
+    return wrk(
+        url,
+        seconds,
+        headers={"Authorization": authorization},
+        form_body="grant_type=client_credentials",
+        cpus="1",  # the issuer has core 0
     )
-    output = subprocess.run(
-        ["taskset", "-c", "1", "wrk", "-t1", "-c32", f"-d{seconds}s", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds + 60,
-    ).stdout
-    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    if match is None or "Non-2xx" in output:
-        raise RuntimeError(f"wrk: {output}")
-    return float(match.group(1))
 
 
 def run(seconds: int = 10) -> tuple[str, float, float]:
@@ -63,8 +52,8 @@ def run(seconds: int = 10) -> tuple[str, float, float]:
         secret = _register_client(data)
         authorization = "Basic " + base64.b64encode(f"bench-service:{secret}".encode()).decode()
         with servers.issuer(data, cpus="0") as (base, _pid):
-            _wrk_post(f"{base}/token", authorization, 2, Path(scratch))  # warm up
-            tokens = _wrk_post(f"{base}/token", authorization, seconds, Path(scratch))
+            _tokens_per_second(f"{base}/token", authorization, 2)  # warm up
+            tokens = _tokens_per_second(f"{base}/token", authorization, seconds)
     ratio = tokens / openssl
     line = (
         f"client_credentials: {tokens:,.0f} tokens/s (one issuer process, one core, "

@@ -10,30 +10,15 @@ listens on a unix socket in a throwaway cluster.
 """
 
 import contextlib
-import re
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks import password_grant, servers
+from benchmarks.load import wrk
 from tests.postgres import Cluster, server_binaries
 
 GOAL = 0.95
-
-
-def jwks_rate(base: str, seconds: int) -> float:
-    output = subprocess.run(
-        ["wrk", "-t1", "-c32", f"-d{seconds}s", f"{base}/.well-known/jwks.json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds + 60,
-    ).stdout
-    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    if match is None or "Non-2xx" in output:
-        raise RuntimeError(f"wrk: {output}")
-    return float(match.group(1))
 
 
 @contextlib.contextmanager
@@ -57,7 +42,7 @@ def run(seconds: float = 10) -> list[tuple[str, bool]]:
                 password_grant.token_rate(base, 1)  # warm up
                 rates[store] = (
                     password_grant.token_rate(base, seconds),
-                    jwks_rate(base, int(seconds / 2)),
+                    wrk(f"{base}/.well-known/jwks.json", int(seconds / 2)),
                 )
     (sqlite_tokens, sqlite_jwks), (pg_tokens, pg_jwks) = rates["sqlite"], rates["postgresql"]
     token_ratio, jwks_ratio = pg_tokens / sqlite_tokens, pg_jwks / sqlite_jwks

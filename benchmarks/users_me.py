@@ -2,16 +2,15 @@
 one uvicorn process, loaded by wrk on loopback with 32 connections, in one run. The PyJWT
 recipe (PyJWKClient + jwt.decode) runs beside them. Goal (issue 3): >= 0.90x of the twin."""
 
-import re
 import shutil
 import statistics
-import subprocess
 import tempfile
 from pathlib import Path
 
 import httpx
 
 from benchmarks import servers
+from benchmarks.load import wrk
 
 GOAL = 0.9
 CONNECTIONS = 32
@@ -25,18 +24,8 @@ ENDPOINTS = {
 }
 
 
-def wrk(url: str, token: str, seconds: int) -> float:
-    args = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "5s"]
-    args += ["-H", f"Authorization: Bearer {token}"]
-    output = subprocess.run(
-        [*args, url], capture_output=True, text=True, check=True, timeout=seconds + 60
-    ).stdout
-    if "Non-2xx" in output:
-        raise RuntimeError(f"{url} answered errors under load:\n{output}")
-    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    if match is None:
-        raise RuntimeError(f"cannot read wrk output:\n{output}")
-    return float(match.group(1))
+def _wrk(url: str, token: str, seconds: int) -> float:
+    return wrk(url, seconds, connections=CONNECTIONS, headers={"Authorization": f"Bearer {token}"})
 
 
 def run(seconds: int = 4) -> tuple[str, float, float]:
@@ -54,10 +43,10 @@ def run(seconds: int = 4) -> tuple[str, float, float]:
         ]  # fmt: skip
         with servers.process(command, {"RESOURCE_API_ISSUER_URL": issuer}, f"{api}/readyz"):
             for path in ENDPOINTS.values():  # warm up: keys, caches, connections
-                wrk(f"{api}{path}", token, 1)
+                _wrk(f"{api}{path}", token, 1)
             # Interleaved rounds: a noisy moment hits every endpoint of a round alike.
             rounds = [
-                {name: wrk(f"{api}{path}", token, seconds) for name, path in ENDPOINTS.items()}
+                {name: _wrk(f"{api}{path}", token, seconds) for name, path in ENDPOINTS.items()}
                 for _ in range(ROUNDS)
             ]
     ours, twin, noop, recipe = (statistics.median(r[name] for r in rounds) for name in ENDPOINTS)

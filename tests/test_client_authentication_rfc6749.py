@@ -2,7 +2,6 @@
 Core §9) and the client_credentials grant (RFC 6749 §4.4), through the ASGI app."""
 
 import base64
-import contextlib
 import json
 import time
 import uuid
@@ -16,14 +15,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
-from issuer.app import create_app
 from issuer.client_auth import presented_credentials
 from issuer.config import IssuerSettings
 from issuer.db import session
 from issuer.models import ClientRow
 from issuer.services import IssuerServices
 from shared.clock import FakeClock
-from tests.support import ISSUER, running
+from tests.support import ISSUER, issuer_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
 
@@ -34,17 +32,6 @@ def basic(client_id: str, secret: str) -> dict[str, str]:
     """RFC 6749 §2.3.1: each part form-urlencoded, then `id:secret` in base64."""
     raw = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()
     return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
-
-
-@contextlib.asynccontextmanager
-async def app_client(
-    settings: IssuerSettings, clock: FakeClock
-) -> AsyncIterator[tuple[httpx.AsyncClient, IssuerServices]]:
-    app = create_app(settings, clock)
-    async with running(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as client:
-            yield client, app.state.services
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +72,7 @@ class World:
 async def world(
     settings: IssuerSettings, clock: FakeClock, service_key: rsa.RSAPrivateKey
 ) -> AsyncIterator[World]:
-    async with app_client(settings, clock) as (http, services):
+    async with issuer_client(settings, clock) as (http, services):
         w = World(http, services)
         w.register("billing")
         w.register("poster", auth_method="client_secret_post")
@@ -312,7 +299,7 @@ async def test_rfc7523_jti_is_single_use_across_processes(
     assert 200 == (await world.token(**jwt_form(token))).status_code
     assert 401 == (await world.token(**jwt_form(token))).status_code
     other = assertion(service_key, clock())
-    async with app_client(settings, clock) as (second, _services):
+    async with issuer_client(settings, clock) as (second, _services):
         first_use = await second.post("/token", data=jwt_form(other))
         replay = await world.token(**jwt_form(other))
     assert (200, 401) == (first_use.status_code, replay.status_code)
