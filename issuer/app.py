@@ -56,6 +56,14 @@ def background_jobs(
         asyncio.create_task(
             every(
                 PRUNE_INTERVAL,
+                lambda: services.refresh_tokens.prune(clock()),
+                "pruning refresh tokens",
+                sleep,
+            )
+        ),
+        asyncio.create_task(
+            every(
+                PRUNE_INTERVAL,
                 lambda: services.client_auth.prune(clock()),
                 "pruning used client assertions",
                 sleep,

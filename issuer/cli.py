@@ -14,13 +14,21 @@ from sqlalchemy import Engine
 from issuer.cli_argv import identifiers_as_values
 from issuer.cli_clients import add_clients_commands, run_clients
 from issuer.cli_resources import add_resources_commands, run_resources
+from issuer.cli_sessions import add_sessions_commands, run_sessions
 from issuer.clients import ClientError
 from issuer.config import IssuerSettings
 from issuer.keys.store import KeyDecryptionFailed, KeyNotFound, KeyStore
+from issuer.refresh_tokens import RefreshTokens
 from issuer.schema import SchemaOutdated, current_revision, head_revision, upgrade
 from issuer.throttle import LoginThrottle
-from issuer.users import UserError
-from issuer.wiring import database_engine, key_lifecycle, open_database, user_store
+from issuer.users import UserError, UserStore
+from issuer.wiring import (
+    database_engine,
+    key_lifecycle,
+    open_database,
+    refresh_tokens,
+    user_store,
+)
 from shared.logging import configure_logging
 from shared.serving import add_serve_command, serve
 from shared.settings import describe_settings_error
@@ -40,8 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.add_argument("--scope", action="append", dest="scopes", metavar="S", help="repeatable")
     users.add_parser("list", help="list users")
-    remove = users.add_parser("remove", help="remove a user")
+    remove = users.add_parser("remove", help="remove a user and end their sessions")
     remove.add_argument("name")
+    passwd = users.add_parser("passwd", help="set a user's password and end their sessions")
+    passwd.add_argument("name")
+    passwd.add_argument("--password-stdin", action="store_true", help="read it from stdin")
     unlock = users.add_parser("unlock", help="clear an account's failed-login counters")
     unlock.add_argument("name")
 
@@ -62,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_clients_commands(commands)
     add_resources_commands(commands)
+    add_sessions_commands(commands)
     db = commands.add_parser("db", help="the database schema").add_subparsers(
         dest="action", required=True
     )
@@ -109,10 +121,23 @@ def _users(args: argparse.Namespace, settings: IssuerSettings) -> int:
     elif args.action == "list":
         for user in users.list():
             print(f"{user.username}\t{user.id}\t{' '.join(sorted(user.scopes))}")
-    elif not users.remove(args.name):
-        return _fail(f"no user named {args.name!r}")
     else:
-        print(f"removed {args.name}")
+        return _change_user(args, users, refresh_tokens(settings, engine))
+    return 0
+
+
+def _change_user(args: argparse.Namespace, users: UserStore, sessions: RefreshTokens) -> int:
+    """passwd and remove: both end every session of the user (RFC 9700 §4.14.2)."""
+    found = users.find(args.name)
+    if found is None:
+        return _fail(f"no user named {args.name!r}")
+    if args.action == "passwd":
+        users.set_password(args.name, _read_password(args.password_stdin))
+    else:
+        users.remove(args.name)
+    ended = sessions.revoke_user(found.user.id, time.time())
+    verb = "password changed for" if args.action == "passwd" else "removed"
+    print(f"{verb} {args.name}; {ended} refresh tokens revoked")
     return 0
 
 
@@ -207,6 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "db": _db,
         "clients": run_clients,
         "resources": run_resources,
+        "sessions": run_sessions,
     }[args.command]
     try:
         return command(args, settings)

@@ -16,6 +16,8 @@ IDENTIFIER_COMMANDS: Mapping[tuple[str, str], Mapping[str, bool]] = {
     ("users", "add"): {"--password-stdin": False, "--scope": True},
     ("users", "remove"): {},
     ("users", "unlock"): {},
+    ("users", "passwd"): {"--password-stdin": False},
+    ("sessions", "revoke"): {"--user": True, "--family": True},
     ("clients", "show"): {"--json": False},
     ("clients", "remove"): {},
     ("clients", "rotate-secret"): {"--keep-old-for": True},
@@ -39,4 +41,4 @@ def identifiers_as_values(argv: Sequence[str]) -> list[str]:
                 flags.append(next(rest, ""))
         else:
             values.append(word)
-    return [*words[:2], *flags, "--", *values]
+    return [*words[:2], *flags, *(["--", *values] if values else [])]

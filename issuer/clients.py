@@ -26,7 +26,7 @@ from issuer.models import ClientRow
 from issuer.users import SCOPE_TOKEN
 from shared.clock import Clock
 
-GRANTS = frozenset({"password", "client_credentials"})
+GRANTS = frozenset({"password", "client_credentials", "refresh_token"})
 SECRET_METHODS = frozenset({"client_secret_basic", "client_secret_post"})
 CONFIDENTIAL_METHODS = SECRET_METHODS | {"private_key_jwt"}
 # RFC 6749 Appendix A.1: client_id = *VSCHAR; here a conservative subset, no ':' (Basic).
@@ -63,7 +63,8 @@ class Client:
 
 
 def settings_client(client_id: str) -> Client:
-    return Client(client_id, True, "none", frozenset({"password"}), None, (), None)
+    grants = frozenset({"password", "refresh_token"})
+    return Client(client_id, True, "none", grants, None, (), None)
 
 
 def _hash(salt: bytes, secret: str) -> bytes:

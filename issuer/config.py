@@ -30,6 +30,9 @@ class IssuerSettings(BaseSettings):
     db_pool_timeout: Seconds = 5
     db_connect_timeout: int = Field(default=5, ge=1, le=60)
     access_token_ttl: int = Field(default=900, ge=60, le=86400)
+    # A refresh token's idle lifetime, and its family's absolute lifetime from the login.
+    refresh_token_ttl: Seconds = 14 * 86400
+    refresh_token_max_age: Seconds = 90 * 86400
     audience: str = Field(default="resource-api", min_length=1)
     key_passphrase: SecretStr | None = None
     key_passphrase_file: Path | None = None
@@ -81,6 +84,8 @@ class IssuerSettings(BaseSettings):
         "key_stale_after",
         "hash_queue_timeout",
         "db_pool_timeout",
+        "refresh_token_ttl",
+        "refresh_token_max_age",
         mode="before",
     )(parse_duration)
 

@@ -100,3 +100,20 @@ class ResourceRow(Base):
     uri: Mapped[str] = mapped_column(String(2000), primary_key=True)
     audience: Mapped[str] = mapped_column(String(200))
     scopes: Mapped[str] = mapped_column(Text)  # empty: any scope
+
+
+class RefreshTokenRow(Base):
+    """A refresh token, by the SHA-256 of its value (the value itself is never stored)."""
+
+    __tablename__ = "refresh_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    family_id: Mapped[str] = mapped_column(String(36), index=True)  # one login's tokens
+    client_id: Mapped[str] = mapped_column(String(150))
+    user_id: Mapped[str] = mapped_column(String(36), index=True)
+    scopes: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[float]
+    expires_at: Mapped[float]  # idle lifetime: ISSUER_REFRESH_TOKEN_TTL after issue
+    family_expires_at: Mapped[float]  # absolute: ISSUER_REFRESH_TOKEN_MAX_AGE after the login
+    used_at: Mapped[float | None]  # rotated: presenting it again is reuse
+    revoked_at: Mapped[float | None]

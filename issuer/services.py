@@ -12,6 +12,7 @@ from issuer.config import IssuerSettings
 from issuer.hash_limiter import HashLimiter
 from issuer.keys.keyring import KeyRing
 from issuer.login import PasswordLogin
+from issuer.refresh_tokens import RefreshTokens
 from issuer.resources import ResourceStore
 from issuer.throttle import LoginThrottle
 from issuer.users import UserStore
@@ -31,6 +32,7 @@ class IssuerServices:
     clients: ClientStore
     client_auth: ClientAuthenticator
     resources: ResourceStore
+    refresh_tokens: RefreshTokens
 
 
 def get_services(request: Request) -> IssuerServices:

@@ -83,6 +83,23 @@ class UserStore:
             rows = db.scalars(select(UserRow).order_by(UserRow.username))
             return [_user(row) for row in rows]
 
+    def set_password(self, username: str, password: str) -> User | None:
+        """A new password (argon2id); None when there is no such user."""
+        if not password or len(password) > MAX_PASSWORD_LENGTH:
+            raise UserError(f"a password has 1 to {MAX_PASSWORD_LENGTH} characters")
+        new_hash = self._hasher.hash(password)
+        with session(self._engine) as db, db.begin():
+            row = db.scalar(select(UserRow).where(UserRow.username == username))
+            if row is None:
+                return None
+            row.password_hash = new_hash
+            return _user(row)
+
+    def get(self, user_id: str) -> User | None:
+        with session(self._engine) as db:
+            row = db.get(UserRow, user_id)
+            return None if row is None else _user(row)
+
     def exists(self, username: str) -> bool:
         with session(self._engine) as db:
             return db.scalar(select(UserRow.id).where(UserRow.username == username)) is not None

@@ -17,6 +17,7 @@ from issuer.keys.schedule import Schedule
 from issuer.keys.store import KeyStore
 from issuer.login import PasswordLogin
 from issuer.passwords import password_hasher
+from issuer.refresh_tokens import RefreshTokens
 from issuer.resources import ResourceStore
 from issuer.schema import ensure_current
 from issuer.services import IssuerServices
@@ -72,6 +73,10 @@ def user_store(settings: IssuerSettings, engine: Engine, clock: Clock) -> UserSt
     return UserStore(engine, password_hasher(settings), clock)
 
 
+def refresh_tokens(settings: IssuerSettings, engine: Engine) -> RefreshTokens:
+    return RefreshTokens(engine, settings.refresh_token_ttl, settings.refresh_token_max_age)
+
+
 def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
     """Opens the database and the stores; blocking, so run it in a thread from async code."""
     engine = open_database(settings)
@@ -99,6 +104,7 @@ def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
         clients,
         client_auth,
         resources,
+        refresh_tokens(settings, engine),
     )
 
 

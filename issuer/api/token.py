@@ -27,6 +27,7 @@ from issuer.errors import (
 from issuer.grants import Grant, GrantRequest
 from issuer.grants.client_credentials import client_credentials_grant
 from issuer.grants.password import password_grant
+from issuer.grants.refresh_token import refresh_token_grant
 from issuer.keys.keyring import NoSigningKey
 from issuer.resources import scopes_for, target
 from issuer.services import IssuerServices, Services
@@ -38,6 +39,7 @@ router = APIRouter()
 GRANTS: dict[str, Grant] = {
     "password": password_grant,
     "client_credentials": client_credentials_grant,
+    "refresh_token": refresh_token_grant,
 }
 
 _FORM_SCHEMA = {
@@ -127,6 +129,8 @@ async def _issue_token(
         "expires_in": settings.access_token_ttl,
         "scope": claims["scope"],
     }
+    if granted.refresh_token is not None:
+        body["refresh_token"] = granted.refresh_token
     return JSONResponse(body, headers=NO_STORE)
 
 

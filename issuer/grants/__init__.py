@@ -24,6 +24,7 @@ class Granted:
     subject: str  # RFC 9068 §2.2: the user's stable id, or the client id for a service
     username: str | None
     scopes: frozenset[str]
+    refresh_token: str | None = None  # RFC 6749 §5.1, for clients registered for refresh_token
 
 
 Grant = Callable[[GrantRequest], Awaitable[Granted]]

@@ -1,5 +1,7 @@
 """RFC 6749 §4.3: the resource owner password credentials grant."""
 
+import anyio.to_thread
+
 from issuer.errors import InvalidRequest
 from issuer.grants import Granted, GrantRequest
 from issuer.scopes import granted_scopes, requested_scopes, within_client
@@ -14,4 +16,14 @@ async def password_grant(request: GrantRequest) -> Granted:
     requested = requested_scopes(form.get("scope"), known)
     user = await request.services.login.authenticate(username, password, request.address)
     scopes = granted_scopes(user, requested, known, frozenset(settings.default_scopes))
-    return Granted(user.id, user.username, within_client(scopes, request.client))
+    scopes = within_client(scopes, request.client)
+    refresh = None
+    if "refresh_token" in request.client.grants:
+        refresh = await anyio.to_thread.run_sync(
+            request.services.refresh_tokens.issue,
+            user.id,
+            request.client.client_id,
+            scopes,
+            request.services.clock(),
+        )
+    return Granted(user.id, user.username, scopes, refresh)

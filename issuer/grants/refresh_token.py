@@ -1,0 +1,30 @@
+"""RFC 6749 §6: refreshing an access token, with rotation (issuer/refresh_tokens.py)."""
+
+import anyio.to_thread
+
+from issuer.errors import InvalidGrant, InvalidRequest
+from issuer.grants import Granted, GrantRequest
+from issuer.scopes import requested_scopes
+
+
+async def refresh_token_grant(request: GrantRequest) -> Granted:
+    services = request.services
+    token = request.form.get("refresh_token")
+    if token is None:
+        raise InvalidRequest("refresh_token is required")
+    known = frozenset(services.settings.scopes)
+    requested = requested_scopes(request.form.get("scope"), known)
+    refreshed = await anyio.to_thread.run_sync(
+        services.refresh_tokens.rotate,
+        token,
+        request.client.client_id,
+        requested,
+        services.clock(),
+    )
+    user = await anyio.to_thread.run_sync(services.users.get, refreshed.user_id)
+    if user is None:
+        # The user was removed: their sessions end with them.
+        raise InvalidGrant("the refresh token is invalid")
+    # Never more than the user and the issuer allow today, whatever was granted at login.
+    scopes = refreshed.scopes & user.scopes & known
+    return Granted(user.id, user.username, scopes, refreshed.refresh_token)
