@@ -9,7 +9,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from issuer.api import health, token, wellknown
+from issuer.api import health, token, token_status, wellknown
 from issuer.config import IssuerSettings
 from issuer.errors import OAuthError, oauth_error_response
 from issuer.services import IssuerServices
@@ -40,36 +40,16 @@ async def every(interval: float, job: Callable[[], object], what: str, sleep: Sl
 def background_jobs(
     services: IssuerServices, sleep: Sleep = asyncio.sleep
 ) -> list[asyncio.Task[None]]:
+    """The key schedule, and the pruning that keeps every bounded table bounded."""
     settings, clock = services.settings, services.clock
-    return [
-        asyncio.create_task(
-            every(settings.key_check_interval, services.keyring.refresh, "refreshing keys", sleep)
-        ),
-        asyncio.create_task(
-            every(
-                PRUNE_INTERVAL,
-                lambda: services.throttle.prune(clock()),
-                "pruning login failures",
-                sleep,
-            )
-        ),
-        asyncio.create_task(
-            every(
-                PRUNE_INTERVAL,
-                lambda: services.refresh_tokens.prune(clock()),
-                "pruning refresh tokens",
-                sleep,
-            )
-        ),
-        asyncio.create_task(
-            every(
-                PRUNE_INTERVAL,
-                lambda: services.client_auth.prune(clock()),
-                "pruning used client assertions",
-                sleep,
-            )
-        ),
+    jobs: list[tuple[float, Callable[[], object], str]] = [
+        (settings.key_check_interval, services.keyring.refresh, "refreshing keys"),
+        (PRUNE_INTERVAL, lambda: services.throttle.prune(clock()), "pruning login failures"),
+        (PRUNE_INTERVAL, lambda: services.client_auth.prune(clock()), "pruning assertions"),
+        (PRUNE_INTERVAL, lambda: services.refresh_tokens.prune(clock()), "pruning sessions"),
+        (PRUNE_INTERVAL, lambda: services.token_status.prune(clock()), "pruning revocations"),
     ]
+    return [asyncio.create_task(every(interval, job, what, sleep)) for interval, job, what in jobs]
 
 
 def create_app(settings: IssuerSettings, clock: Clock = system_clock) -> FastAPI:
@@ -105,6 +85,7 @@ def create_app(settings: IssuerSettings, clock: Clock = system_clock) -> FastAPI
             allow_headers=["Authorization", "Content-Type"],
         )
     app.include_router(token.router)
+    app.include_router(token_status.router)
     app.include_router(wellknown.router)
     app.include_router(health.router)
     return app

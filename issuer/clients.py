@@ -27,6 +27,8 @@ from issuer.users import SCOPE_TOKEN
 from shared.clock import Clock
 
 GRANTS = frozenset({"password", "client_credentials", "refresh_token"})
+# Not a grant: a resource server's client registered for POST /introspect (RFC 7662 §2.1).
+INTROSPECTION = "introspection"
 SECRET_METHODS = frozenset({"client_secret_basic", "client_secret_post"})
 CONFIDENTIAL_METHODS = SECRET_METHODS | {"private_key_jwt"}
 # RFC 6749 Appendix A.1: client_id = *VSCHAR; here a conservative subset, no ':' (Basic).
@@ -238,8 +240,10 @@ def _check(
 ) -> None:
     if not _CLIENT_ID.match(client_id):
         raise ClientError("a client id is 1 to 150 of A-Z a-z 0-9 . _ ~ @ + -")
-    if not grants or not grants <= GRANTS:
-        raise ClientError(f"grants must be among: {' '.join(sorted(GRANTS))}")
+    if not grants or not grants <= GRANTS | {INTROSPECTION}:
+        raise ClientError(f"grants must be among: {' '.join(sorted(GRANTS | {INTROSPECTION}))}")
+    if public and INTROSPECTION in grants:
+        raise ClientError("introspection is for confidential clients (RFC 7662 §2.1)")
     if not all(SCOPE_TOKEN.match(scope) for scope in scopes):
         raise ClientError("scopes must be RFC 6749 scope tokens")
     if public and auth_method != "none":

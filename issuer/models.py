@@ -117,3 +117,12 @@ class RefreshTokenRow(Base):
     family_expires_at: Mapped[float]  # absolute: ISSUER_REFRESH_TOKEN_MAX_AGE after the login
     used_at: Mapped[float | None]  # rotated: presenting it again is reuse
     revoked_at: Mapped[float | None]
+
+
+class RevokedAccessTokenRow(Base):
+    """An access token revoked (RFC 7009) before its exp, kept until then for introspection."""
+
+    __tablename__ = "revoked_access_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[float]

@@ -25,7 +25,7 @@ from issuer.models import RefreshTokenRow
 RACE_WINDOW = 2.0
 
 
-def _hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
@@ -69,7 +69,7 @@ class RefreshTokens:
         self, token: str, client_id: str, requested: frozenset[str] | None, now: float
     ) -> Refreshed:
         """A new token for `token`, which is used up; InvalidGrant for anything else."""
-        key = _hash(token)
+        key = token_hash(token)
         with session(self._engine) as db:
             row = db.get(RefreshTokenRow, key)
         if row is None or row.client_id != client_id or row.revoked_at is not None:
@@ -144,10 +144,13 @@ class RefreshTokens:
         with session(self._engine) as db:
             return [Family(*row) for row in db.execute(query)]
 
-    def family_of(self, token: str) -> str | None:
+    def family_for_client(self, token: str, client_id: str) -> str | None:
+        """The family of `token` when it was issued to `client_id` (RFC 7009 §2.1)."""
         with session(self._engine) as db:
-            row = db.get(RefreshTokenRow, _hash(token))
-            return None if row is None else row.family_id
+            row = db.get(RefreshTokenRow, token_hash(token))
+        if row is None or row.client_id != client_id:
+            return None
+        return row.family_id
 
     def prune(self, now: float, batch: int = 10_000) -> int:
         """Deletes one batch of tokens whose family can no longer be used."""
@@ -186,7 +189,7 @@ class RefreshTokens:
         family_expires_at: float,
     ) -> RefreshTokenRow:
         return RefreshTokenRow(
-            token_hash=_hash(token),
+            token_hash=token_hash(token),
             family_id=family_id,
             client_id=client_id,
             user_id=user_id,

@@ -15,6 +15,7 @@ from issuer.login import PasswordLogin
 from issuer.refresh_tokens import RefreshTokens
 from issuer.resources import ResourceStore
 from issuer.throttle import LoginThrottle
+from issuer.token_status import TokenStatus
 from issuer.users import UserStore
 from shared.clock import Clock
 
@@ -33,6 +34,7 @@ class IssuerServices:
     client_auth: ClientAuthenticator
     resources: ResourceStore
     refresh_tokens: RefreshTokens
+    token_status: TokenStatus
 
 
 def get_services(request: Request) -> IssuerServices:

@@ -22,6 +22,7 @@ from issuer.resources import ResourceStore
 from issuer.schema import ensure_current
 from issuer.services import IssuerServices
 from issuer.throttle import LoginThrottle
+from issuer.token_status import TokenStatus
 from issuer.users import UserError, UserStore
 from shared.clock import Clock
 
@@ -92,6 +93,7 @@ def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
     clients = ClientStore(engine, clock)
     client_auth = ClientAuthenticator(clients, engine, settings)
     resources = ResourceStore(engine)
+    sessions = refresh_tokens(settings, engine)
     return IssuerServices(
         settings,
         clock,
@@ -104,7 +106,8 @@ def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
         clients,
         client_auth,
         resources,
-        refresh_tokens(settings, engine),
+        sessions,
+        TokenStatus(engine, keyring, sessions, users, settings.url),
     )
 
 

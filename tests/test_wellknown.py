@@ -41,7 +41,11 @@ async def test_discovery_documents(settings: IssuerSettings, clock: FakeClock, p
     assert settings.url == document["issuer"]
     assert f"{settings.url}/token" == document["token_endpoint"]
     assert f"{settings.url}/.well-known/jwks.json" == document["jwks_uri"]
-    assert ["client_credentials", "password"] == document["grant_types_supported"]
+    assert ["client_credentials", "password", "refresh_token"] == document["grant_types_supported"]
+    assert (f"{settings.url}/revoke", f"{settings.url}/introspect") == (
+        document["revocation_endpoint"],
+        document["introspection_endpoint"],
+    )
     assert [
         "client_secret_basic",
         "client_secret_post",

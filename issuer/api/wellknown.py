@@ -37,6 +37,10 @@ def authorization_server_metadata(settings: IssuerSettings) -> dict[str, Any]:
     return {
         "issuer": base,
         "token_endpoint": f"{base}/token",
+        "revocation_endpoint": f"{base}/revoke",
+        "introspection_endpoint": f"{base}/introspect",
+        "revocation_endpoint_auth_methods_supported": sorted(AUTH_METHODS),
+        "introspection_endpoint_auth_methods_supported": sorted(AUTH_METHODS - {"none"}),
         "jwks_uri": f"{base}/.well-known/jwks.json",
         # OIDC discovery requires an authorization endpoint; ours answers every request with
         # unsupported_response_type, since no redirect-based grant is offered yet.

@@ -1,4 +1,4 @@
-"""Sessions: refresh tokens, stored as hashes, in families (one family per login).
+"""Sessions: refresh tokens (as hashes, in families: one per login) and revoked access tokens.
 
 Revision ID: 0004
 Revises: 0003
@@ -28,6 +28,13 @@ def upgrade() -> None:
         sa.Column("revoked_at", sa.Float(), nullable=True),
     )
 
+    op.create_table(
+        "revoked_access_tokens",
+        sa.Column("jti", sa.String(64), primary_key=True),
+        sa.Column("expires_at", sa.Float(), nullable=False),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("revoked_access_tokens")
     op.drop_table("refresh_tokens")

@@ -1,0 +1,84 @@
+"""POST /revoke (RFC 7009) and POST /introspect (RFC 7662).
+
+Both authenticate the client as /token does. Revocation answers 200 whatever the token was
+(§2.2: an invalid token is no error). Introspection is for confidential clients registered for
+it (`clients add … --grant introspection`): a resource server's own client.
+"""
+
+from typing import Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
+
+from issuer.api.form import FORM_CONTENT_TYPE, read_form
+from issuer.client_auth import presented_credentials
+from issuer.clients import INTROSPECTION, Client
+from issuer.errors import NO_STORE, InvalidRequest, TemporarilyUnavailable, UnauthorizedClient
+from issuer.services import IssuerServices, Services
+
+router = APIRouter()
+
+_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            FORM_CONTENT_TYPE: {
+                "schema": {
+                    "type": "object",
+                    "required": ["token"],
+                    "properties": {
+                        "token": {"type": "string"},
+                        "token_type_hint": {
+                            "type": "string",
+                            "enum": ["access_token", "refresh_token"],
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+async def _client_and_token(request: Request, services: IssuerServices) -> tuple[Client, str]:
+    form = await read_form(request)
+    presented = presented_credentials(request.headers.get("authorization"), form)
+    try:
+        client = await anyio.to_thread.run_sync(
+            services.client_auth.authenticate, presented, services.clock()
+        )
+    except SQLAlchemyError:
+        raise TemporarilyUnavailable("the database is unavailable; try again shortly") from None
+    token = form.get("token")
+    if token is None:
+        raise InvalidRequest("token is required")
+    # token_type_hint is only a hint (RFC 7009 §2.1): every kind is looked for anyway.
+    return client, token
+
+
+@router.post("/revoke", openapi_extra=_FORM, summary="Token revocation (RFC 7009)")
+async def revoke(request: Request, services: Services) -> Response:
+    client, token = await _client_and_token(request, services)
+    try:
+        await anyio.to_thread.run_sync(
+            services.token_status.revoke, token, client.client_id, services.clock()
+        )
+    except SQLAlchemyError:
+        raise TemporarilyUnavailable("the database is unavailable; try again shortly") from None
+    return Response(status_code=200, headers=NO_STORE)
+
+
+@router.post("/introspect", openapi_extra=_FORM, summary="Token introspection (RFC 7662)")
+async def introspect(request: Request, services: Services) -> JSONResponse:
+    client, token = await _client_and_token(request, services)
+    if client.public or INTROSPECTION not in client.grants:
+        raise UnauthorizedClient("this client is not registered for introspection")
+    try:
+        answer: dict[str, Any] = await anyio.to_thread.run_sync(
+            services.token_status.introspect, token, services.clock()
+        )
+    except SQLAlchemyError:
+        raise TemporarilyUnavailable("the database is unavailable; try again shortly") from None
+    return JSONResponse(answer, headers=NO_STORE)

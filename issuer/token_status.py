@@ -1,0 +1,127 @@
+"""Whether a token is still good: revocation (RFC 7009) and introspection (RFC 7662).
+
+Access tokens are JWTs this issuer signed: checked against the keys it publishes, its own `iss`,
+their `exp` on the injected clock, and the revoked-`jti` list. Refresh tokens are looked up by
+hash. Anything else, expired, revoked, or whose user no longer exists, is inactive.
+"""
+
+import json
+from typing import Any
+
+import jwt
+from sqlalchemy import Engine, delete
+from sqlalchemy.exc import IntegrityError
+
+from issuer.db import session
+from issuer.keys.keyring import KeyRing
+from issuer.models import RefreshTokenRow, RevokedAccessTokenRow
+from issuer.refresh_tokens import RefreshTokens, token_hash
+from issuer.users import UserStore
+from shared.access_token import ALGORITHM
+
+INACTIVE: dict[str, Any] = {"active": False}
+
+
+class TokenStatus:
+    def __init__(
+        self,
+        engine: Engine,
+        keyring: KeyRing,
+        refresh_tokens: RefreshTokens,
+        users: UserStore,
+        issuer: str,
+    ) -> None:
+        self._engine = engine
+        self._keyring = keyring
+        self._refresh_tokens = refresh_tokens
+        self._users = users
+        self._issuer = issuer
+
+    def revoke(self, token: str, client_id: str, now: float) -> None:
+        """RFC 7009 §2.1: a refresh token ends its family; an access token's jti is remembered
+        until its exp. Unknown tokens, and tokens of another client, change nothing."""
+        family = self._refresh_tokens.family_for_client(token, client_id)
+        if family is not None:
+            self._refresh_tokens.revoke_family(family, now)
+            return
+        claims = self._access_token_claims(token)
+        if claims is None or claims.get("client_id") != client_id:
+            return
+        try:
+            with session(self._engine) as db, db.begin():
+                db.add(RevokedAccessTokenRow(jti=claims["jti"], expires_at=float(claims["exp"])))
+        except IntegrityError:
+            pass  # already revoked
+
+    def introspect(self, token: str, now: float) -> dict[str, Any]:
+        claims = self._access_token_claims(token)
+        if claims is not None:
+            return self._access_token_status(claims, now)
+        with session(self._engine) as db:
+            row = db.get(RefreshTokenRow, token_hash(token))
+        if row is None or row.revoked_at is not None or row.used_at is not None:
+            return INACTIVE
+        if now >= row.expires_at or now >= row.family_expires_at:
+            return INACTIVE
+        user = self._users.get(row.user_id)
+        if user is None:
+            return INACTIVE
+        return {
+            "active": True,
+            "token_type": "refresh_token",
+            "scope": row.scopes,
+            "client_id": row.client_id,
+            "username": user.username,
+            "sub": user.id,
+            "iat": int(row.issued_at),
+            "exp": int(min(row.expires_at, row.family_expires_at)),
+            "iss": self._issuer,
+        }
+
+    def prune(self, now: float) -> None:
+        with session(self._engine) as db, db.begin():
+            db.execute(delete(RevokedAccessTokenRow).where(RevokedAccessTokenRow.expires_at < now))
+
+    def _access_token_status(self, claims: dict[str, Any], now: float) -> dict[str, Any]:
+        if not isinstance(claims.get("exp"), int) or claims["exp"] <= now:
+            return INACTIVE
+        with session(self._engine) as db:
+            if db.get(RevokedAccessTokenRow, str(claims.get("jti"))) is not None:
+                return INACTIVE
+        username = claims.get("preferred_username")
+        if username is not None and self._users.get(str(claims.get("sub"))) is None:
+            return INACTIVE  # the user was removed
+        answer: dict[str, Any] = {"active": True, "token_type": "Bearer"}
+        for name in ("scope", "client_id", "exp", "iat", "sub", "aud", "iss", "jti"):
+            if name in claims:
+                answer[name] = claims[name]
+        if username is not None:
+            answer["username"] = username
+        return answer
+
+    def _access_token_claims(self, token: str) -> dict[str, Any] | None:
+        """The claims of a token this issuer signed with a key it still publishes, or None.
+        exp is left to the caller (the injected clock); everything else is checked here."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            keys = {key["kid"]: key for key in json.loads(self._keyring.jwks.body)["keys"]}
+            if kid not in keys:
+                return None
+            key = jwt.PyJWK(keys[kid], algorithm=ALGORITHM)
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key.key,
+                algorithms=[ALGORITHM],
+                issuer=self._issuer,
+                # Times are the caller's, on the injected clock; PyJWT would use the machine's.
+                options={
+                    "verify_aud": False,
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                    "require": ["exp", "jti"],
+                },
+            )
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+            return None
+        return claims
