@@ -11,6 +11,7 @@ from benchmarks import (
     machine,
     password_grant,
     postgres_store,
+    refresh_grant,
     signing,
     users_me,
 )
@@ -23,6 +24,7 @@ def main() -> int:
         signing,
         password_grant,
         client_credentials,
+        refresh_grant,
         users_me,
         login_flood,
         postgres_store,
