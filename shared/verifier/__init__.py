@@ -16,6 +16,7 @@ from shared.verifier.errors import (
 from shared.verifier.fastapi import BearerAuth, add_bearer_error_handlers
 from shared.verifier.jwks_cache import JwksCache, JwksPolicy
 from shared.verifier.principal import Principal
+from shared.verifier.revocation import RevocationCheck
 from shared.verifier.token_cache import VerifiedTokenCache
 from shared.verifier.verifier import AccessTokenVerifier
 
@@ -31,6 +32,7 @@ __all__ = [
     "KeysUnavailable",
     "MissingCredentials",
     "Principal",
+    "RevocationCheck",
     "VerifiedTokenCache",
     "VerifierError",
     "add_bearer_error_handlers",

@@ -7,6 +7,7 @@
     │   ├── InvalidToken        401  anything wrong with the token itself
     │   └── InsufficientScope   403  a valid token without the scope the endpoint needs
     └── KeysUnavailable         503  no usable issuer keys yet (cold start while it is down)
+        └── RevocationUnavailable    the issuer cannot say whether a token is revoked
 
 Descriptions are fixed strings chosen by this library, never echoes of the input, so they
 stay within the characters RFC 6750 §3 allows in `error_description`.
@@ -64,3 +65,7 @@ class KeysUnavailable(VerifierError):
 
     status_code = 503
     retry_after = 5
+
+
+class RevocationUnavailable(KeysUnavailable):
+    """An endpoint that checks revocation could not ask the issuer: it fails closed (503)."""

@@ -31,6 +31,7 @@ from shared.verifier.errors import (
     VerifierError,
 )
 from shared.verifier.principal import Principal
+from shared.verifier.revocation import RevocationCheck
 from shared.verifier.verifier import AccessTokenVerifier
 
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
@@ -71,10 +72,14 @@ class BearerAuth(OAuth2):
         token_url: str,
         scopes: dict[str, str] | None = None,
         scheme_name: str = "issuer",
+        check_revocation: RevocationCheck | None = None,
     ) -> None:
+        """`check_revocation`: also ask the issuer whether the token was revoked (a second
+        BearerAuth with it, for the endpoints that need it; see shared/verifier/revocation.py)."""
         flows = OAuthFlows(password=OAuthFlowPassword(tokenUrl=token_url, scopes=scopes or {}))
         super().__init__(flows=flows, scheme_name=scheme_name)
         self.verifier = verifier
+        self.check_revocation = check_revocation
 
     async def __call__(  # type: ignore[override]
         self, request: Request, security_scopes: SecurityScopes
@@ -88,6 +93,8 @@ class BearerAuth(OAuth2):
         required = frozenset(security_scopes.scopes)
         if not required <= principal.scopes:
             raise InsufficientScope(required)
+        if self.check_revocation is not None:
+            await self.check_revocation.ensure_active(token, principal)
         return principal
 
 
