@@ -197,3 +197,34 @@ async def test_users_passwd_and_remove_end_every_session(
     assert 200 == login.status_code
     assert 0 == await anyio.to_thread.run_sync(main, ["users", "remove", "alice"])
     assert 400 == (await _refresh(client, login.json()["refresh_token"])).status_code
+
+
+async def test_rfc6749_6_confidential_client_must_authenticate_to_refresh(
+    issuer: tuple[httpx.AsyncClient, IssuerServices],
+) -> None:
+    """A confidential client's refresh token is refused without the client's secret (401
+    invalid_client) and accepted with it."""
+
+    client, services = issuer
+    _c, secret = services.clients.add(
+        "web-backend",
+        public=False,
+        grants=frozenset({"password", "refresh_token"}),
+        scopes=frozenset({"profile"}),
+        audiences=(),
+        auth_method="client_secret_post",
+    )
+    login = await client.post(
+        "/token",
+        data={
+            "username": "alice",
+            "password": "alice-pw",
+            "client_id": "web-backend",
+            "client_secret": secret or "",
+        },
+    )
+    token = login.json()["refresh_token"]
+    bare = await _refresh(client, token, client_id="web-backend")
+    assert (401, "invalid_client") == (bare.status_code, bare.json()["error"])
+    authed = await _refresh(client, token, client_id="web-backend", client_secret=secret or "")
+    assert 200 == authed.status_code
