@@ -22,7 +22,8 @@ GOAL = 0.7
 ANCHORS = "published: Hydra 411-513 client_credentials grants/s on 2 CPUs, Keycloak 120-200/vCPU"
 
 
-def _register_client(data: Path) -> str:
+def register_service(data: Path) -> str:
+    """Registers the confidential client `bench-service` through the CLI; its secret."""
     output = subprocess.run(
         [sys.executable, "-m", "issuer", "clients", "add", "bench-service", "--scope", "profile"],
         env={**os.environ, "ISSUER_DATA_DIR": str(data)},
@@ -49,7 +50,7 @@ def run(seconds: int = 10) -> tuple[str, float, float]:
     openssl = openssl_signs_per_second(5)
     with tempfile.TemporaryDirectory() as scratch:
         data = Path(scratch) / "data"
-        secret = _register_client(data)
+        secret = register_service(data)
         authorization = "Basic " + base64.b64encode(f"bench-service:{secret}".encode()).decode()
         with servers.issuer(data, cpus="0") as (base, _pid):
             _tokens_per_second(f"{base}/token", authorization, 2)  # warm up

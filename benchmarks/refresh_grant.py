@@ -8,9 +8,6 @@ conditional UPDATE and inserts its successor in one transaction, then reads the 
 """
 
 import base64
-import os
-import subprocess
-import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -19,22 +16,10 @@ from pathlib import Path
 import httpx
 
 from benchmarks import servers
+from benchmarks.client_credentials import register_service
 from benchmarks.password_grant import _in_threads
 
 USER = {"username": "bench", "password": "bench-password"}  # servers.issuer's demo user
-
-
-def _service_secret(data: Path) -> str:
-    output = subprocess.run(
-        [sys.executable, "-m", "issuer", "clients", "add", "bench-service", "--scope", "profile"],
-        env={**os.environ, "ISSUER_DATA_DIR": str(data)},
-        cwd=servers.ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    return output.split("store it now): ")[1].strip()
 
 
 Request = Callable[[httpx.Client, dict[str, str]], None]
@@ -65,7 +50,7 @@ def _refresh(http: httpx.Client, state: dict[str, str]) -> None:
 def run(seconds: float = 8) -> list[tuple[str, bool]]:
     with tempfile.TemporaryDirectory() as scratch:
         data = Path(scratch) / "data"
-        secret = _service_secret(data)
+        secret = register_service(data)
         basic = "Basic " + base64.b64encode(f"bench-service:{secret}".encode()).decode()
 
         def password(http: httpx.Client, _state: dict[str, str]) -> None:
