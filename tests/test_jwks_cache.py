@@ -246,3 +246,21 @@ async def test_compression_bomb_is_refused_without_inflating(
         tracemalloc.stop()
     assert "unreadable body" in str(verifier.jwks.status()["last_error"])
     assert peak < 32 * 1024 * 1024
+
+
+async def test_bad_entries_never_break_the_good_keys(fake: FakeIssuer, clock: FakeClock) -> None:
+    """A JWKS with a key of unknown kty, an RSA key with broken parameters and a kid that names
+    two different keys: the good key verifies, the duplicated kid is refused (ambiguous)."""
+    good = next(iter(fake.keys))
+    dup = fake.add_key()
+    duplicate_entry = {**fake.jwks()["keys"][0], "kid": dup}  # another key under kid `dup`
+    fake.extra_jwks = [
+        {"kty": "OKP", "crv": "X448", "x": "AAAA", "kid": "unknown-type"},
+        {"kty": "RSA", "kid": "broken", "n": "!!", "e": "AQAB"},
+        duplicate_entry,
+    ]
+    async with make_verifier(fake, clock) as verifier:
+        assert "alice" == (await verifier.verify(fake.token(good))).username
+        with pytest.raises(InvalidToken):
+            await verifier.verify(fake.token(dup))
+        assert 1 == verifier.jwks.status()["keys"]  # only the good key is loaded

@@ -38,16 +38,28 @@ def jwks_uri_from_metadata(body: bytes, issuer: str) -> str:
 
 
 def parse_jwks(body: bytes) -> dict[str, jwt.PyJWK]:
-    """The usable keys by kid: RSA, for signatures, RS256, with a kid; others are skipped."""
+    """The usable keys by kid: RSA, for signatures, RS256, with a kid; others are skipped
+    (logged here, once per fetch, never per request). A kid that names two keys is ambiguous:
+    both are dropped, and the other keys stay usable."""
     document = _json_object(body, "JWKS")
     entries = document.get("keys")
     if not isinstance(entries, list):
         raise KeySetError("the JWKS has no keys array")
     keys: dict[str, jwt.PyJWK] = {}
+    duplicated: set[str] = set()
     for entry in entries:
         key = _usable_key(entry)
-        if key is not None:
-            keys[entry["kid"]] = key
+        if key is None:
+            continue
+        kid = entry["kid"]
+        if kid in keys:
+            duplicated.add(kid)
+        keys[kid] = key
+    for kid in duplicated:
+        logger.warning(
+            "skipping a kid that names more than one key in the JWKS", extra={"kid": kid}
+        )
+        del keys[kid]
     return keys
 
 
