@@ -43,7 +43,7 @@ async def test_seed_curl_without_grant_type(issuer: httpx.AsyncClient) -> None:
     response = await _post(issuer, "username=alice&password=correct+horse")
     assert 200 == response.status_code
     body = response.json()
-    assert {"access_token", "token_type", "expires_in", "scope"} == set(body)
+    assert {"access_token", "token_type", "expires_in", "scope", "refresh_token"} == set(body)
     assert ("Bearer", 900, "profile") == (body["token_type"], body["expires_in"], body["scope"])
     assert "no-store" == response.headers["cache-control"]
 
