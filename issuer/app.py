@@ -72,7 +72,7 @@ def create_app(settings: IssuerSettings, clock: Clock = system_clock) -> FastAPI
 
     app = FastAPI(
         title="Token issuer",
-        summary="RS256 access tokens (RFC 9068) for the password grant",
+        summary="RS256 access tokens (RFC 9068): password, client_credentials, refresh_token",
         lifespan=lifespan,
     )
     app.add_exception_handler(OAuthError, oauth_error_response)

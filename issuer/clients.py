@@ -1,6 +1,6 @@
 """Clients: registered service and app identities (RFC 6749 §2), and the public clients named
 in settings (ISSUER_DEFAULT_CLIENT_ID, ISSUER_CLIENT_IDS), which stay as they were: public,
-password grant only, any issuer scope.
+the password and refresh_token grants only, any issuer scope.
 
 Client secrets are generated (256 bits, URL-safe), shown once, and stored as HMAC-SHA-256 under
 a per-client salt: a construction fit for high-entropy secrets, fast enough for service logins

@@ -80,4 +80,4 @@ async def openid_configuration(services: Services) -> JSONResponse:
 @router.get("/authorize", include_in_schema=False)
 async def authorize() -> Response:
     # RFC 6749 §4.1.2.1: with no registered redirect URI to send the error to, answer directly.
-    raise UnsupportedResponseType("this issuer offers only the password grant at /token")
+    raise UnsupportedResponseType("this issuer offers no redirect-based grant: use /token")
