@@ -4,7 +4,7 @@ Stored private halves come in three forms, told apart by their first bytes:
 - `aesgcm-scrypt-v1:…` — wrapped under the passphrase's key-encryption key (the current form);
 - `-----BEGIN ENCRYPTED PRIVATE KEY-----` — PKCS#8 with PBKDF2, as the first release wrote;
   upgraded to the wrapped form when the store opens (`upgrade_legacy`);
-- `-----BEGIN PRIVATE KEY-----` — unencrypted, when no passphrase is configured.
+- an unencrypted PKCS#8 PEM, when no passphrase is configured.
 """
 
 import json
