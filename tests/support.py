@@ -8,10 +8,12 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import httpx
 import jwt
@@ -129,3 +131,21 @@ def serve(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def basic_auth(client_id: str, secret: str) -> dict[str, str]:
+    """RFC 6749 §2.3.1 client_secret_basic: id and secret form-urlencoded, joined by ':'."""
+    raw = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+def authlib_oauth2_client() -> Any:
+    """Authlib's httpx OAuth2Client class (an independent OAuth client for real-process tests),
+    imported without the notice it raises about its httpx integration."""
+    with warnings.catch_warnings():
+        # authlib.deprecate installs an "always" filter when imported: import it first.
+        import authlib.deprecate  # noqa: F401
+
+        warnings.simplefilter("ignore")
+        from authlib.integrations.httpx_client import OAuth2Client
+    return OAuth2Client

@@ -7,7 +7,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import quote_plus
 
 import httpx
 import jwt
@@ -21,17 +20,11 @@ from issuer.db import session
 from issuer.models import ClientRow
 from issuer.services import IssuerServices
 from shared.clock import FakeClock
-from tests.support import ISSUER, issuer_client
+from tests.support import ISSUER, basic_auth, issuer_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
 
 TOKEN_ENDPOINT = f"{ISSUER}/token"
-
-
-def basic(client_id: str, secret: str) -> dict[str, str]:
-    """RFC 6749 §2.3.1: each part form-urlencoded, then `id:secret` in base64."""
-    raw = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()
-    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +109,7 @@ def jwt_form(token: str, **extra: str) -> dict[str, str]:
 def test_rfc6749_2_3_1_basic_credentials_are_form_urlencoded(client_id: str, secret: str) -> None:
     """Inside Basic, id and secret are form-urlencoded before joining with ':' (RFC 6749
     §2.3.1), so a secret holding ':', '%', '+' or non-ASCII arrives intact."""
-    presented = presented_credentials(basic(client_id, secret)["Authorization"], {})
+    presented = presented_credentials(basic_auth(client_id, secret)["Authorization"], {})
     assert ("client_secret_basic", client_id, secret) == (
         presented.method,
         presented.client_id,
@@ -128,7 +121,7 @@ async def test_rfc6749_4_4_client_credentials_with_client_secret_basic(world: Wo
     """A service gets a token for itself: sub and client_id are its id (RFC 9068 §2.2), the
     audience is its default one, no username and no refresh token."""
     response = await world.token(
-        basic("billing", world.secrets["billing"]), grant_type="client_credentials"
+        basic_auth("billing", world.secrets["billing"]), grant_type="client_credentials"
     )
     assert 200 == response.status_code, response.text
     body = response.json()
@@ -144,12 +137,14 @@ async def test_rfc6749_4_4_client_credentials_with_client_secret_basic(world: Wo
 
 async def test_rfc6749_4_4_scopes_within_the_clients(world: World) -> None:
     """Requested scopes within the client's are granted; a wider one is invalid_scope."""
-    auth = basic("billing", world.secrets["billing"])
+    auth = basic_auth("billing", world.secrets["billing"])
     narrow = await world.token(auth, grant_type="client_credentials", scope="profile")
     assert "profile" == narrow.json()["scope"]
     world.register("reader", scopes=frozenset({"profile"}))
     wide = await world.token(
-        basic("reader", world.secrets["reader"]), grant_type="client_credentials", scope="admin"
+        basic_auth("reader", world.secrets["reader"]),
+        grant_type="client_credentials",
+        scope="admin",
     )
     assert (400, "invalid_scope") == (wide.status_code, wide.json()["error"])
 
@@ -165,7 +160,7 @@ async def test_rfc6749_2_3_1_client_secret_post(world: World) -> None:
 async def test_rfc6749_5_2_failed_basic_is_401_with_a_basic_challenge(world: World) -> None:
     """A wrong secret in Basic: 401 invalid_client with WWW-Authenticate: Basic realm=the
     issuer. Regression: Basic credentials were ignored and the token said client_id default."""
-    response = await world.token(basic("billing", "wrong"), grant_type="client_credentials")
+    response = await world.token(basic_auth("billing", "wrong"), grant_type="client_credentials")
     assert (401, "invalid_client") == (response.status_code, response.json()["error"])
     assert response.headers["www-authenticate"].startswith(f'Basic realm="{ISSUER}"')
 
@@ -192,7 +187,7 @@ async def test_rfc6749_5_2_failed_client_authentication_is_401(
 async def test_rfc6749_2_3_two_methods_in_one_request_is_invalid_request(world: World) -> None:
     """RFC 6749 §2.3: the client MUST NOT use more than one authentication method."""
     response = await world.token(
-        basic("billing", world.secrets["billing"]),
+        basic_auth("billing", world.secrets["billing"]),
         grant_type="client_credentials",
         client_secret=world.secrets["billing"],
     )
@@ -210,7 +205,7 @@ async def test_empty_basic_credentials_count_as_none(world: World) -> None:
 async def test_rfc6749_5_2_unregistered_grant_is_unauthorized_client(world: World) -> None:
     """A client may use only the grants it was registered for."""
     response = await world.token(
-        basic("billing", world.secrets["billing"]), username="alice", password="alice-pw"
+        basic_auth("billing", world.secrets["billing"]), username="alice", password="alice-pw"
     )
     assert (400, "unauthorized_client") == (response.status_code, response.json()["error"])
 
@@ -230,14 +225,16 @@ async def test_rotated_secret_overlaps_for_keep_old_for(world: World, clock: Fak
     old = world.secrets["billing"]
     new = world.services.clients.rotate_secret("billing", 3600)
     for secret in (old, new):
-        response = await world.token(basic("billing", secret), grant_type="client_credentials")
+        response = await world.token(basic_auth("billing", secret), grant_type="client_credentials")
         assert 200 == response.status_code
     clock.advance(3601)
-    stale = await world.token(basic("billing", old), grant_type="client_credentials")
+    stale = await world.token(basic_auth("billing", old), grant_type="client_credentials")
     assert 401 == stale.status_code
     assert (
         200
-        == (await world.token(basic("billing", new), grant_type="client_credentials")).status_code
+        == (
+            await world.token(basic_auth("billing", new), grant_type="client_credentials")
+        ).status_code
     )
 
 
@@ -308,7 +305,7 @@ async def test_rfc7523_jti_is_single_use_across_processes(
 async def test_rfc8707_unknown_resource_is_invalid_target(world: World) -> None:
     """A resource the issuer does not know is 400 invalid_target."""
     response = await world.token(
-        basic("billing", world.secrets["billing"]),
+        basic_auth("billing", world.secrets["billing"]),
         grant_type="client_credentials",
         resource="https://unknown.example/api",
     )

@@ -3,14 +3,13 @@ against a real issuer process, then refreshes on its own when its access token h
 while calling a real resource API process; the issuer rotated the refresh token."""
 
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support import CHEAP_ARGON2, free_port, serve, wait_until_ready
+from tests.support import CHEAP_ARGON2, authlib_oauth2_client, free_port, serve, wait_until_ready
 
 pytestmark = pytest.mark.slow
 
@@ -18,11 +17,7 @@ pytestmark = pytest.mark.slow
 def test_authlib_refreshes_automatically_against_real_processes(tmp_path: Path) -> None:
     """Password grant, an API call, the token marked expired, another API call: Authlib
     refreshed first (update_token saw a new refresh token), and the old one is now refused."""
-    with warnings.catch_warnings():
-        import authlib.deprecate  # noqa: F401 (installs its own filter on import)
-
-        warnings.simplefilter("ignore")
-        from authlib.integrations.httpx_client import OAuth2Client
+    OAuth2Client = authlib_oauth2_client()  # noqa: N806 (a class)
 
     issuer_port, api_port = free_port(), free_port()
     issuer, api = f"http://127.0.0.1:{issuer_port}", f"http://127.0.0.1:{api_port}"

@@ -9,18 +9,14 @@ import pytest
 from issuer.cli import main
 from issuer.config import IssuerSettings
 from shared.clock import FakeClock
-from tests.support import issuer_client
+from tests.support import basic_auth, issuer_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
 
 
-def _basic(client_id: str, secret: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
-
-
 async def _token(client: httpx.AsyncClient, secret: str, **form: str) -> httpx.Response:
     data = {"grant_type": "client_credentials", **form}
-    return await client.post("/token", data=data, headers=_basic("billing", secret))
+    return await client.post("/token", data=data, headers=basic_auth("billing", secret))
 
 
 async def test_rfc8707_resource_picks_the_audience(

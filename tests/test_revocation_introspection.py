@@ -1,21 +1,15 @@
 """POST /revoke (RFC 7009) and POST /introspect (RFC 7662) through the ASGI app, on both
 stores, with time from the injected clock."""
 
-import base64
-
 import httpx
 import pytest
 
 from issuer.config import IssuerSettings
 from issuer.services import IssuerServices
 from shared.clock import FakeClock
-from tests.support import issuer_client
+from tests.support import basic_auth, issuer_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
-
-
-def _basic(client_id: str, secret: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
 
 
 class World:
@@ -29,7 +23,7 @@ class World:
             audiences=(),
             auth_method="client_secret_basic",
         )
-        self.api = _basic("api", secret or "")
+        self.api = basic_auth("api", secret or "")
         _c, service_secret = services.clients.add(
             "worker",
             public=False,
@@ -38,7 +32,7 @@ class World:
             audiences=(),
             auth_method="client_secret_basic",
         )
-        self.worker = _basic("worker", service_secret or "")
+        self.worker = basic_auth("worker", service_secret or "")
 
     async def login(self) -> dict[str, str]:
         response = await self.http.post("/token", data={"username": "alice", "password": "pw"})
@@ -152,7 +146,7 @@ async def test_rfc7662_introspection_needs_a_registered_confidential_client(
         "/introspect", data={"token": tokens["access_token"]}, headers=world.worker
     )
     wrong = await world.http.post(
-        "/introspect", data={"token": tokens["access_token"]}, headers=_basic("api", "wrong")
+        "/introspect", data={"token": tokens["access_token"]}, headers=basic_auth("api", "wrong")
     )
     assert [
         (400, "unauthorized_client"),

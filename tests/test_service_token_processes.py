@@ -5,13 +5,19 @@ registered as a resource (RFC 8707), and calls that API, a real resource API pro
 import os
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support import CHEAP_ARGON2, ROOT, free_port, serve, wait_until_ready
+from tests.support import (
+    CHEAP_ARGON2,
+    ROOT,
+    authlib_oauth2_client,
+    free_port,
+    serve,
+    wait_until_ready,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -33,13 +39,7 @@ def test_service_token_with_authlib_against_real_processes(tmp_path: Path) -> No
     """clients add + resources add through the CLI; Authlib fetches a client_credentials token
     for the resource; the resource API accepts it (/whoami says service) and /users/me gives
     its documented 403; a token for another audience is refused with 401."""
-    with warnings.catch_warnings():
-        # Authlib announces, on import, a rename of its httpx integration: not our concern.
-        # Its deprecate module installs an "always" filter when imported, so import it first.
-        import authlib.deprecate  # noqa: F401
-
-        warnings.simplefilter("ignore")
-        from authlib.integrations.httpx_client import OAuth2Client
+    OAuth2Client = authlib_oauth2_client()  # noqa: N806 (a class)
 
     issuer_port, api_port = free_port(), free_port()
     issuer, api = f"http://127.0.0.1:{issuer_port}", f"http://127.0.0.1:{api_port}"
