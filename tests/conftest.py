@@ -12,7 +12,7 @@ from issuer.config import IssuerSettings
 from issuer.db import create_database_engine
 from shared.clock import FakeClock
 from tests import postgres, support
-from tests.fake_issuer import FakeIssuer
+from tests.fake_issuer import FaultyIssuer
 from tests.postgres import Cluster
 from tests.support import issuer_settings
 
@@ -82,9 +82,9 @@ def settings(tmp_path: Path) -> IssuerSettings:
 
 
 @pytest.fixture
-def fake(clock: FakeClock) -> FakeIssuer:
+def fake(clock: FakeClock) -> FaultyIssuer:
     """A fake issuer's key endpoints, with one signing key."""
-    issuer = FakeIssuer(clock)
+    issuer = FaultyIssuer(clock)
     issuer.add_key()
     return issuer
 

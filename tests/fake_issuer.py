@@ -1,29 +1,18 @@
-"""A controllable stand-in for an issuer's key endpoints: counts requests, rotates keys,
-fails, answers garbage and stalls. Served through httpx.MockTransport, so no sockets."""
+"""The testing kit's issuer (shared.verifier.testing) with faults on demand: it fails, answers
+garbage, stalls, redirects, compresses, and publishes whatever extra keys a test adds.
+Served through httpx.MockTransport, so no sockets."""
 
 import asyncio
 import gzip
 import json
-import time
 import zlib
-from collections import Counter
 from typing import Any
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.clock import FakeClock
-from shared.jwk import rsa_public_jwk
-from tests.support import ISSUER, forge
-
-_KEY_POOL: list[rsa.RSAPrivateKey] = []
-
-
-def _new_key(index: int) -> rsa.RSAPrivateKey:
-    # Generating RSA keys is slow; tests reuse a small pool across the session.
-    while len(_KEY_POOL) <= index:
-        _KEY_POOL.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    return _KEY_POOL[index]
+from shared.verifier.testing import FakeIssuer
+from tests.support import ISSUER
 
 
 def _streamed(body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -43,12 +32,13 @@ def _gzip_bomb() -> bytes:
     return _BOMB[0]
 
 
-class FakeIssuer:
+class FaultyIssuer(FakeIssuer):
+    """Starts with no key (`add_key` publishes one); tokens default to the resource API's
+    audience and a fixed user, `signed(kid, header, **claims)` overriding any member."""
+
     def __init__(self, clock: FakeClock, issuer: str = ISSUER) -> None:
-        self.clock = clock
-        self.issuer = issuer
-        self.keys: dict[str, rsa.RSAPrivateKey] = {}
-        self.requests: Counter[str] = Counter()
+        super().__init__(issuer, audience="resource-api", clock=clock)
+        self.keys.clear()
         self.mode = "ok"  # ok | down | garbage | stall | redirect | huge | bomb
         # Compress JSON as a proxy in front of the issuer would: None, "gzip" or "deflate".
         self.content_encoding: str | None = None
@@ -56,47 +46,20 @@ class FakeIssuer:
         self.max_age: int | None = 300
         self.extra_jwks: list[Any] = []  # anything, well-formed or not
         self.stalled = asyncio.Event()
-        self._used = 0
 
     def add_key(self) -> str:
-        key = _new_key(self._used)
-        self._used += 1
-        kid = str(rsa_public_jwk(key.public_key())["kid"])
-        self.keys[kid] = key
-        return kid
+        return self.rotate()
 
-    def remove_key(self, kid: str) -> None:
-        del self.keys[kid]
+    def signed(self, kid: str, header: dict[str, Any] | None = None, **claims: Any) -> str:
+        now = int(self.clock())
+        defaults = {"preferred_username": "alice", "client_id": "default", "iat": now}
+        return self.token("user-1", kid=kid, header=header, **{**defaults, **claims})
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": super().jwks()["keys"] + self.extra_jwks}
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self._handle)
-
-    def token(self, kid: str, header: dict[str, Any] | None = None, **claims: Any) -> str:
-        now = int(self.clock())
-        body = {
-            "iss": self.issuer,
-            "sub": "user-1",
-            "aud": "resource-api",
-            "exp": now + 900,
-            "iat": now,
-            "jti": f"jti-{time.perf_counter_ns()}",
-            "client_id": "default",
-            "scope": "profile",
-            "preferred_username": "alice",
-            **claims,
-        }
-        for name, value in list(body.items()):
-            if value is None:
-                del body[name]
-        full_header = {"alg": "RS256", "typ": "at+jwt", "kid": kid, **(header or {})}
-        for name, value in list(full_header.items()):
-            if value is None:
-                del full_header[name]
-        return forge(full_header, body, self.keys[kid])
-
-    def jwks(self) -> dict[str, Any]:
-        keys = [rsa_public_jwk(key.public_key()) for key in self.keys.values()]
-        return {"keys": keys + self.extra_jwks}
 
     async def _handle(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -110,16 +73,16 @@ class FakeIssuer:
             return _streamed(b"<html>maintenance</html>")
         if self.mode == "redirect":
             return httpx.Response(302, headers={"Location": "http://evil.test/jwks.json"})
-        if path == "/.well-known/oauth-authorization-server":
-            metadata = {"issuer": self.issuer, "jwks_uri": f"{self.issuer}/.well-known/jwks.json"}
-            return _streamed(json.dumps(metadata).encode())
-        if path == "/.well-known/jwks.json":
-            headers = {} if self.max_age is None else {"Cache-Control": f"max-age={self.max_age}"}
-            body = json.dumps(self.jwks()).encode()
-            if self.mode == "huge":
-                body = body + b" " * 1_000_000
-            return self._encoded(body, headers)
-        return httpx.Response(404)
+        document = self.document(path)
+        if document is None:
+            return httpx.Response(404)
+        if path != "/.well-known/jwks.json":
+            return _streamed(json.dumps(document).encode())
+        headers = {} if self.max_age is None else {"Cache-Control": f"max-age={self.max_age}"}
+        body = json.dumps(document).encode()
+        if self.mode == "huge":
+            body = body + b" " * 1_000_000
+        return self._encoded(body, headers)
 
     def _encoded(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
         if self.mode == "bomb":

@@ -2,7 +2,6 @@
 
 import base64
 import contextlib
-import json
 import os
 import socket
 import subprocess
@@ -16,8 +15,6 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import httpx
-import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 
 from issuer.app import create_app as create_issuer_app
@@ -81,14 +78,6 @@ async def password_token(
 
 def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def forge(header: Mapping[str, Any], claims: Mapping[str, Any], key: rsa.RSAPrivateKey) -> str:
-    """A token with exactly this header, signed RS256 by `key` (whatever the header says)."""
-    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
-    algorithm = jwt.get_algorithm_by_name("RS256")
-    signature = algorithm.sign(signing_input.encode(), key)
-    return f"{signing_input}.{b64(signature)}"
 
 
 def free_port() -> int:

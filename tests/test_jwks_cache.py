@@ -16,7 +16,7 @@ from shared.verifier import (
     JwksPolicy,
     KeysUnavailable,
 )
-from tests.fake_issuer import FakeIssuer
+from tests.fake_issuer import FaultyIssuer
 from tests.support import ISSUER
 
 pytestmark = pytest.mark.anyio
@@ -28,7 +28,7 @@ async def never(_seconds: float) -> None:
 
 
 def make_verifier(
-    fake: FakeIssuer,
+    fake: FaultyIssuer,
     clock: FakeClock,
     policy: JwksPolicy | None = None,
     jwks_url: str | None = None,
@@ -45,13 +45,13 @@ def make_verifier(
 
 
 @pytest.fixture
-async def verifier(fake: FakeIssuer, clock: FakeClock) -> AsyncIterator[AccessTokenVerifier]:
+async def verifier(fake: FaultyIssuer, clock: FakeClock) -> AsyncIterator[AccessTokenVerifier]:
     async with make_verifier(fake, clock) as v:
         yield v
 
 
 async def test_start_fetches_discovery_then_jwks(
-    verifier: AccessTokenVerifier, fake: FakeIssuer
+    verifier: AccessTokenVerifier, fake: FaultyIssuer
 ) -> None:
     """One discovery request (RFC 8414 path), one JWKS request, keys loaded."""
     assert 1 == fake.requests["/.well-known/oauth-authorization-server"]
@@ -61,7 +61,7 @@ async def test_start_fetches_discovery_then_jwks(
     }
 
 
-async def test_jwks_url_override_skips_discovery(fake: FakeIssuer, clock: FakeClock) -> None:
+async def test_jwks_url_override_skips_discovery(fake: FaultyIssuer, clock: FakeClock) -> None:
     """RESOURCE_API_JWKS_URL: keys from there, no discovery request."""
     async with make_verifier(fake, clock, jwks_url="http://issuer:8000/.well-known/jwks.json"):
         pass
@@ -70,7 +70,7 @@ async def test_jwks_url_override_skips_discovery(fake: FakeIssuer, clock: FakeCl
 
 @pytest.mark.parametrize(("max_age", "lifetime"), [(5, 60), (300, 300), (10**9, 86400), (None, 60)])
 async def test_lifetime_follows_max_age_within_bounds(
-    fake: FakeIssuer, clock: FakeClock, max_age: int | None, lifetime: float
+    fake: FaultyIssuer, clock: FakeClock, max_age: int | None, lifetime: float
 ) -> None:
     """Cache-Control max-age, clamped to [min_ttl, max_ttl]; refresh at 80 % of it."""
     fake.max_age = max_age
@@ -79,7 +79,7 @@ async def test_lifetime_follows_max_age_within_bounds(
 
 
 async def test_background_refresh_picks_up_new_keys(
-    verifier: AccessTokenVerifier, fake: FakeIssuer, clock: FakeClock
+    verifier: AccessTokenVerifier, fake: FaultyIssuer, clock: FakeClock
 ) -> None:
     """When the refresh is due, a fetch replaces the key set."""
     new_kid = fake.add_key()
@@ -89,20 +89,20 @@ async def test_background_refresh_picks_up_new_keys(
 
 
 async def test_new_kid_is_accepted_on_first_sight(
-    verifier: AccessTokenVerifier, fake: FakeIssuer
+    verifier: AccessTokenVerifier, fake: FaultyIssuer
 ) -> None:
     """A key the issuer has just added is fetched at once, and its token passes."""
     new_kid = fake.add_key()
-    assert "user-1" == (await verifier.verify(fake.token(new_kid))).subject
+    assert "user-1" == (await verifier.verify(fake.signed(new_kid))).subject
     assert 2 == fake.jwks_requests
 
 
 async def test_unknown_kids_refetch_once_per_cooldown(
-    verifier: AccessTokenVerifier, fake: FakeIssuer, clock: FakeClock
+    verifier: AccessTokenVerifier, fake: FaultyIssuer, clock: FakeClock
 ) -> None:
     """A flood of random kids over two simulated minutes costs one request per cooldown."""
     for _ in range(1200):
-        token = fake.token(next(iter(fake.keys)), header={"kid": uuid.uuid4().hex})
+        token = fake.signed(next(iter(fake.keys)), header={"kid": uuid.uuid4().hex})
         with pytest.raises(InvalidToken, match="unknown key"):
             await verifier.verify(token)
         clock.advance(0.1)
@@ -111,12 +111,12 @@ async def test_unknown_kids_refetch_once_per_cooldown(
 
 
 async def test_concurrent_misses_share_one_request(
-    verifier: AccessTokenVerifier, fake: FakeIssuer
+    verifier: AccessTokenVerifier, fake: FaultyIssuer
 ) -> None:
     """Fifty requests with a new kid while the fetch is under way: one JWKS request."""
     new_kid = fake.add_key()
     fake.mode = "stall"
-    tasks = [asyncio.create_task(verifier.verify(fake.token(new_kid))) for _ in range(50)]
+    tasks = [asyncio.create_task(verifier.verify(fake.signed(new_kid))) for _ in range(50)]
     while fake.jwks_requests < 2:
         await asyncio.sleep(0)
     fake.mode = "ok"
@@ -128,11 +128,11 @@ async def test_concurrent_misses_share_one_request(
 
 @pytest.mark.parametrize("mode", ["down", "garbage", "redirect", "huge"])
 async def test_failed_fetch_keeps_good_keys(
-    verifier: AccessTokenVerifier, fake: FakeIssuer, clock: FakeClock, mode: str
+    verifier: AccessTokenVerifier, fake: FaultyIssuer, clock: FakeClock, mode: str
 ) -> None:
     """Unreachable, garbage, a redirect (never followed) or an oversized body: the last good
     key set keeps verifying, and the status says what went wrong."""
-    token = fake.token(next(iter(fake.keys)))
+    token = fake.signed(next(iter(fake.keys)))
     fake.mode = mode
     clock.advance(600)  # past the lifetime: stale
     assert not await verifier.jwks.refresh()
@@ -143,7 +143,9 @@ async def test_failed_fetch_keeps_good_keys(
     assert status["stale"] and status["keys_loaded"] and status["last_error"]
 
 
-async def test_stalled_issuer_times_out_and_keeps_keys(fake: FakeIssuer, clock: FakeClock) -> None:
+async def test_stalled_issuer_times_out_and_keeps_keys(
+    fake: FaultyIssuer, clock: FakeClock
+) -> None:
     """A fetch that never answers ends at the fetch timeout; the keys stay."""
     async with make_verifier(fake, clock, JwksPolicy(fetch_timeout=0.05)) as verifier:
         fake.mode = "stall"
@@ -152,21 +154,21 @@ async def test_stalled_issuer_times_out_and_keeps_keys(fake: FakeIssuer, clock: 
         assert verifier.jwks.knows(next(iter(fake.keys)))
 
 
-async def test_keys_expire_after_max_stale(fake: FakeIssuer, clock: FakeClock) -> None:
+async def test_keys_expire_after_max_stale(fake: FaultyIssuer, clock: FakeClock) -> None:
     """Past the maximum stale age with no successful fetch, verification answers 503."""
     async with make_verifier(fake, clock, JwksPolicy(max_stale=3600)) as verifier:
-        token = fake.token(next(iter(fake.keys)), exp=int(clock()) + 7200)
+        token = fake.signed(next(iter(fake.keys)), exp=int(clock()) + 7200)
         fake.mode = "down"
         clock.advance(3601)
         with pytest.raises(KeysUnavailable):
             await verifier.verify(token)
 
 
-async def test_cold_start_while_issuer_down(fake: FakeIssuer, clock: FakeClock) -> None:
+async def test_cold_start_while_issuer_down(fake: FaultyIssuer, clock: FakeClock) -> None:
     """No keys yet: KeysUnavailable (503), not InvalidToken; keys load once the issuer is back."""
     fake.mode = "down"
     async with make_verifier(fake, clock) as verifier:
-        token = fake.token(next(iter(fake.keys)))
+        token = fake.signed(next(iter(fake.keys)))
         with pytest.raises(KeysUnavailable):
             await verifier.verify(token)
         # Two failures (start, then this request): the background retry waits 2 s.
@@ -176,7 +178,7 @@ async def test_cold_start_while_issuer_down(fake: FakeIssuer, clock: FakeClock) 
         assert "user-1" == (await verifier.verify(token)).subject
 
 
-async def test_retry_backoff_is_bounded(fake: FakeIssuer, clock: FakeClock) -> None:
+async def test_retry_backoff_is_bounded(fake: FaultyIssuer, clock: FakeClock) -> None:
     """Failed fetches retry after 1, 2, 4 … seconds, never more than 30."""
     fake.mode = "down"
     async with make_verifier(fake, clock) as verifier:
@@ -187,7 +189,9 @@ async def test_retry_backoff_is_bounded(fake: FakeIssuer, clock: FakeClock) -> N
     assert [1, 2, 4, 8, 16, 30, 30, 30] == delays
 
 
-async def test_only_rsa_signing_keys_for_rs256_are_kept(fake: FakeIssuer, clock: FakeClock) -> None:
+async def test_only_rsa_signing_keys_for_rs256_are_kept(
+    fake: FaultyIssuer, clock: FakeClock
+) -> None:
     """EC keys, encryption keys, other algorithms, keys without kid and short RSA keys are
     skipped; the good key still works."""
     good = next(iter(fake.keys))
@@ -209,7 +213,7 @@ async def test_only_rsa_signing_keys_for_rs256_are_kept(fake: FakeIssuer, clock:
 
 async def test_discovery_for_another_issuer_is_refused(clock: FakeClock) -> None:
     """RFC 8414 §3.3: metadata naming another issuer is not used."""
-    fake = FakeIssuer(clock, issuer="http://impostor.test")
+    fake = FaultyIssuer(clock, issuer="http://impostor.test")
     fake.add_key()
     async with make_verifier(fake, clock) as verifier:
         assert not verifier.jwks.status()["keys_loaded"]
@@ -218,19 +222,19 @@ async def test_discovery_for_another_issuer_is_refused(clock: FakeClock) -> None
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])
 async def test_jwks_behind_a_compressing_proxy(
-    fake: FakeIssuer, clock: FakeClock, encoding: str
+    fake: FaultyIssuer, clock: FakeClock, encoding: str
 ) -> None:
     """A JWKS served gzip- or deflate-encoded (nginx, Traefik, a CDN) loads and verifies; the
     request says which codings we read. Regression: the body was decoded twice, 503 forever."""
     fake.content_encoding = encoding
     kid = next(iter(fake.keys))
     async with make_verifier(fake, clock) as verifier:
-        assert "alice" == (await verifier.verify(fake.token(kid))).username
+        assert "alice" == (await verifier.verify(fake.signed(kid))).username
     assert all(header == "gzip, deflate" for header in fake.accept_encodings)
 
 
 async def test_compression_bomb_is_refused_without_inflating(
-    fake: FakeIssuer, clock: FakeClock
+    fake: FaultyIssuer, clock: FakeClock
 ) -> None:
     """A gzip body that inflates to 100 MB is refused once its decoded size passes max_bytes;
     memory stays near the policy's bound (tracemalloc peak well under the inflated size)."""
@@ -240,7 +244,7 @@ async def test_compression_bomb_is_refused_without_inflating(
     try:
         async with make_verifier(fake, clock) as verifier:
             with pytest.raises(KeysUnavailable):
-                await verifier.verify(fake.token(kid))
+                await verifier.verify(fake.signed(kid))
             _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -248,7 +252,7 @@ async def test_compression_bomb_is_refused_without_inflating(
     assert peak < 32 * 1024 * 1024
 
 
-async def test_bad_entries_never_break_the_good_keys(fake: FakeIssuer, clock: FakeClock) -> None:
+async def test_bad_entries_never_break_the_good_keys(fake: FaultyIssuer, clock: FakeClock) -> None:
     """A JWKS with a key of unknown kty, an RSA key with broken parameters and a kid that names
     two different keys: the good key verifies, the duplicated kid is refused (ambiguous)."""
     good = next(iter(fake.keys))
@@ -260,7 +264,7 @@ async def test_bad_entries_never_break_the_good_keys(fake: FakeIssuer, clock: Fa
         duplicate_entry,
     ]
     async with make_verifier(fake, clock) as verifier:
-        assert "alice" == (await verifier.verify(fake.token(good))).username
+        assert "alice" == (await verifier.verify(fake.signed(good))).username
         with pytest.raises(InvalidToken):
-            await verifier.verify(fake.token(dup))
+            await verifier.verify(fake.signed(dup))
         assert 1 == verifier.jwks.status()["keys"]  # only the good key is loaded

@@ -12,14 +12,14 @@ from hypothesis import strategies as st
 from resource_api.app import create_app
 from resource_api.config import ResourceApiSettings
 from shared.clock import FakeClock
-from tests.fake_issuer import FakeIssuer
+from tests.fake_issuer import FaultyIssuer
 from tests.support import ISSUER, b64, running
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def api(fake: FakeIssuer, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
+async def api(fake: FaultyIssuer, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(
         ResourceApiSettings(issuer_url=ISSUER), clock=clock, transport=fake.transport()
     )
@@ -33,9 +33,9 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def test_users_me_names_the_user(api: httpx.AsyncClient, fake: FakeIssuer) -> None:
+async def test_users_me_names_the_user(api: httpx.AsyncClient, fake: FaultyIssuer) -> None:
     """A valid token with scope profile: 200 with username and scopes."""
-    response = await api.get("/users/me", headers=bearer(fake.token(next(iter(fake.keys)))))
+    response = await api.get("/users/me", headers=bearer(fake.signed(next(iter(fake.keys)))))
     assert 200 == response.status_code
     assert ("alice", ["profile"]) == (response.json()["username"], response.json()["scopes"])
 
@@ -59,10 +59,10 @@ async def test_rfc6750_other_scheme_is_no_credentials(api: httpx.AsyncClient) ->
 
 
 async def test_rfc6750_invalid_token(
-    api: httpx.AsyncClient, fake: FakeIssuer, clock: FakeClock
+    api: httpx.AsyncClient, fake: FaultyIssuer, clock: FakeClock
 ) -> None:
     """§3.1 invalid_token: 401 with the error and a description in the challenge."""
-    expired = fake.token(next(iter(fake.keys)), exp=int(clock()) - 3600, iat=int(clock()) - 4000)
+    expired = fake.signed(next(iter(fake.keys)), exp=int(clock()) - 3600, iat=int(clock()) - 4000)
     response = await api.get("/users/me", headers=bearer(expired))
     assert 401 == response.status_code
     assert response.headers["www-authenticate"].startswith(
@@ -71,9 +71,9 @@ async def test_rfc6750_invalid_token(
     assert "invalid_token" == response.json()["error"]
 
 
-async def test_rfc6750_insufficient_scope(api: httpx.AsyncClient, fake: FakeIssuer) -> None:
+async def test_rfc6750_insufficient_scope(api: httpx.AsyncClient, fake: FaultyIssuer) -> None:
     """§3.1 insufficient_scope: 403 naming the scope needed."""
-    token = fake.token(next(iter(fake.keys)), scope="email")
+    token = fake.signed(next(iter(fake.keys)), scope="email")
     response = await api.get("/users/me", headers=bearer(token))
     assert 403 == response.status_code
     challenge = response.headers["www-authenticate"]
@@ -90,25 +90,27 @@ async def test_rfc6750_malformed_header_is_invalid_request(
 
 
 async def test_two_authorization_headers_are_invalid_request(
-    api: httpx.AsyncClient, fake: FakeIssuer
+    api: httpx.AsyncClient, fake: FaultyIssuer
 ) -> None:
     """One request, one token."""
-    token = fake.token(next(iter(fake.keys)))
+    token = fake.signed(next(iter(fake.keys)))
     headers = [("Authorization", f"Bearer {token}"), ("Authorization", f"Bearer {token}")]
     response = await api.get("/users/me", headers=headers)
     assert 400 == response.status_code
 
 
 async def test_token_in_query_string_is_never_taken(
-    api: httpx.AsyncClient, fake: FakeIssuer
+    api: httpx.AsyncClient, fake: FaultyIssuer
 ) -> None:
     """RFC 6750 §2.3's query parameter leaks into logs: refused, even with a valid token."""
-    token = fake.token(next(iter(fake.keys)))
+    token = fake.signed(next(iter(fake.keys)))
     response = await api.get("/users/me", params={"access_token": token})
     assert (400, "invalid_request") == (response.status_code, response.json()["error"])
 
 
-async def test_cold_start_answers_503_with_retry_after(fake: FakeIssuer, clock: FakeClock) -> None:
+async def test_cold_start_answers_503_with_retry_after(
+    fake: FaultyIssuer, clock: FakeClock
+) -> None:
     """Issuer down at start: 503 with Retry-After (not 401), and /readyz says not ready."""
     fake.mode = "down"
     app = create_app(
@@ -116,7 +118,7 @@ async def test_cold_start_answers_503_with_retry_after(fake: FakeIssuer, clock: 
     )
     transport = httpx.ASGITransport(app=app)
     async with running(app), httpx.AsyncClient(transport=transport, base_url="http://a") as client:
-        token = fake.token(next(iter(fake.keys)))
+        token = fake.signed(next(iter(fake.keys)))
         response = await client.get("/users/me", headers=bearer(token))
         ready = await client.get("/readyz")
     assert (503, "5") == (response.status_code, response.headers["retry-after"])
@@ -124,7 +126,7 @@ async def test_cold_start_answers_503_with_retry_after(fake: FakeIssuer, clock: 
 
 
 async def test_readyz_reports_freshness(
-    api: httpx.AsyncClient, fake: FakeIssuer, clock: FakeClock
+    api: httpx.AsyncClient, fake: FaultyIssuer, clock: FakeClock
 ) -> None:
     """Keys loaded: ready with their age; past their lifetime with the issuer down: stale."""
     ready = (await api.get("/readyz")).json()
@@ -183,12 +185,12 @@ async def test_arbitrary_bearer_strings_never_give_500(api: httpx.AsyncClient, t
 
 
 async def test_service_token_on_users_me_is_a_clear_403(
-    api: httpx.AsyncClient, fake: FakeIssuer
+    api: httpx.AsyncClient, fake: FaultyIssuer
 ) -> None:
     """A client_credentials token (sub = client_id, no username) is valid but names no user:
     /users/me answers 403 with an explanation (Principal.kind is "service")."""
     kid = next(iter(fake.keys))
-    token = fake.token(kid, sub="billing", client_id="billing", preferred_username=None)
+    token = fake.signed(kid, sub="billing", client_id="billing", preferred_username=None)
     response = await api.get("/users/me", headers=bearer(token))
     assert 403 == response.status_code
     assert "issued to a service" in response.json()["detail"]

@@ -8,7 +8,7 @@ import pytest
 
 from shared.clock import FakeClock
 from shared.verifier import AccessTokenVerifier, InvalidToken, JwksCache, VerifiedTokenCache
-from tests.fake_issuer import FakeIssuer
+from tests.fake_issuer import FaultyIssuer
 from tests.support import ISSUER
 from tests.test_jwks_cache import never
 
@@ -31,8 +31,8 @@ class CountingVerifier:
 @pytest.fixture
 async def counted(
     clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[tuple[CountingVerifier, FakeIssuer]]:
-    fake = FakeIssuer(clock)
+) -> AsyncIterator[tuple[CountingVerifier, FaultyIssuer]]:
+    fake = FaultyIssuer(clock)
     fake.add_key()
     jwks = JwksCache(ISSUER, transport=fake.transport(), clock=clock, sleep=never)
     verifier = AccessTokenVerifier(
@@ -43,22 +43,22 @@ async def counted(
 
 
 async def test_second_use_does_no_signature_work(
-    counted: tuple[CountingVerifier, FakeIssuer],
+    counted: tuple[CountingVerifier, FaultyIssuer],
 ) -> None:
     """The same token twice: one signature check."""
     checker, fake = counted
-    token = fake.token(next(iter(fake.keys)))
+    token = fake.signed(next(iter(fake.keys)))
     first = await checker.verifier.verify(token)
     assert first == await checker.verifier.verify(token)
     assert 1 == checker.signature_checks
 
 
 async def test_entry_ends_at_exp(
-    counted: tuple[CountingVerifier, FakeIssuer], clock: FakeClock
+    counted: tuple[CountingVerifier, FaultyIssuer], clock: FakeClock
 ) -> None:
     """At exp the cache stops answering; full verification (with its leeway) takes over."""
     checker, fake = counted
-    token = fake.token(next(iter(fake.keys)), exp=int(clock()) + 60)
+    token = fake.signed(next(iter(fake.keys)), exp=int(clock()) + 60)
     await checker.verifier.verify(token)
     clock.advance(60)
     await checker.verifier.verify(token)  # within the 30 s leeway: still valid
@@ -69,25 +69,25 @@ async def test_entry_ends_at_exp(
 
 
 async def test_entry_dropped_when_its_kid_leaves_the_jwks(
-    counted: tuple[CountingVerifier, FakeIssuer], clock: FakeClock
+    counted: tuple[CountingVerifier, FaultyIssuer], clock: FakeClock
 ) -> None:
     """A revoked key's tokens fail within one JWKS refresh, cached or not."""
     checker, fake = counted
     old = next(iter(fake.keys))
-    token = fake.token(old)
+    token = fake.signed(old)
     await checker.verifier.verify(token)
     fake.add_key()
-    fake.remove_key(old)
+    fake.retire(old)
     await checker.verifier.jwks.refresh()
     clock.advance(31)  # past the refetch cooldown, so the unknown kid is looked up again
     with pytest.raises(InvalidToken, match="unknown key"):
         await checker.verifier.verify(token)
 
 
-async def test_cache_is_bounded(counted: tuple[CountingVerifier, FakeIssuer]) -> None:
+async def test_cache_is_bounded(counted: tuple[CountingVerifier, FaultyIssuer]) -> None:
     """Past its size the oldest entry goes."""
     checker, fake = counted
-    tokens = [fake.token(next(iter(fake.keys))) for _ in range(4)]
+    tokens = [fake.signed(next(iter(fake.keys))) for _ in range(4)]
     for token in tokens:
         await checker.verifier.verify(token)
     assert 3 == len(checker.verifier._cache)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from shared.clock import FakeClock
 from shared.verifier import AccessTokenVerifier, InvalidToken, JwksCache
-from tests.fake_issuer import FakeIssuer
+from tests.fake_issuer import FaultyIssuer
 from tests.support import ISSUER
 
 pytestmark = pytest.mark.anyio
@@ -40,7 +40,7 @@ SUPPRESS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
     header=st.dictionaries(header_names, json_values, max_size=2),
 )
 async def test_arbitrary_claims_and_headers_verify_or_raise_invalid_token(
-    fake: FakeIssuer, clock: FakeClock, claims: dict[str, Any], header: dict[str, Any]
+    fake: FaultyIssuer, clock: FakeClock, claims: dict[str, Any], header: dict[str, Any]
 ) -> None:
     """Properly signed tokens whose claims and header members hold any JSON values: the
     verifier answers with a principal or InvalidToken, nothing else (so no 500)."""
@@ -48,7 +48,7 @@ async def test_arbitrary_claims_and_headers_verify_or_raise_invalid_token(
     async with AccessTokenVerifier(jwks, audience="resource-api", clock=clock) as verifier:
         kid = next(iter(fake.keys))
         with contextlib.suppress(InvalidToken):
-            await verifier.verify(fake.token(kid, header=header, **claims))
+            await verifier.verify(fake.signed(kid, header=header, **claims))
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=SUPPRESS)
@@ -59,7 +59,7 @@ async def test_arbitrary_claims_and_headers_verify_or_raise_invalid_token(
     elapsed=st.integers(min_value=0, max_value=86400 + 30),
 )
 async def test_issued_claims_round_trip(
-    fake: FakeIssuer, clock: FakeClock, subject: str, scopes: set[str], ttl: int, elapsed: int
+    fake: FaultyIssuer, clock: FakeClock, subject: str, scopes: set[str], ttl: int, elapsed: int
 ) -> None:
     """verify(issue(claims)) gives back the subject and scopes while exp + leeway has not
     passed, and InvalidToken from that instant on."""
@@ -68,7 +68,7 @@ async def test_issued_claims_round_trip(
         jwks, audience="resource-api", leeway=30, clock=clock
     ) as verifier:
         issued_at = int(clock())
-        token = fake.token(
+        token = fake.signed(
             next(iter(fake.keys)), sub=subject, scope=" ".join(scopes), exp=issued_at + ttl
         )
         clock.advance(elapsed)

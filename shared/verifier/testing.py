@@ -9,13 +9,15 @@
 `FakeIssuer` serves RFC 8414 discovery and a JWKS through an httpx transport (no port, no
 network), holds its own keys, and mints tokens that pass every rule the verifier checks, or
 the usual bad ones on request: `expired=True`, `audience="other"`, `foreign_key=True` (signed
-by a key it never published), `typ="JWT"`, or any claim overridden (None removes it).
+by a key it never published), `typ="JWT"`, or any claim or header member overridden (None
+removes it).
 """
 
 import json
 import time
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -24,13 +26,21 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.access_token import ALGORITHM, TYPE
 from shared.clock import Clock
-from shared.jwk import rsa_public_jwk
+from shared.jwk import b64url, rsa_public_jwk
 from shared.verifier.jwks_cache import JwksCache
 from shared.verifier.verifier import AccessTokenVerifier
 
+# Generating an RSA key takes tens of milliseconds: a test suite makes thousands of fake
+# issuers. Keys are reused across instances by (issuer, index), so two issuers never share
+# a key (a token from one never verifies under the other), and a rotation gets a new one.
+_KEYS: dict[tuple[str, int], rsa.RSAPrivateKey] = {}
+_FOREIGN = -1
 
-def _new_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+def _key(issuer: str, index: int) -> rsa.RSAPrivateKey:
+    if (issuer, index) not in _KEYS:
+        _KEYS[issuer, index] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return _KEYS[issuer, index]
 
 
 class FakeIssuer:
@@ -49,17 +59,23 @@ class FakeIssuer:
         self.algorithm = algorithm
         self.clock = clock
         self.requests: Counter[str] = Counter()
-        self._keys: dict[str, rsa.RSAPrivateKey] = {}
-        self._signing_kid = self.rotate()
-        self._foreign = _new_key()  # signs foreign_key=True tokens; never published
+        self.keys: dict[str, rsa.RSAPrivateKey] = {}  # published, by kid
+        self._rotations = 0
+        self.signing_kid = self.rotate()
+        self._foreign = _key(self.issuer, _FOREIGN)  # signs foreign_key=True tokens
 
     def rotate(self) -> str:
         """A new signing key, published beside the old ones (which keep verifying)."""
-        key = _new_key()
+        key = _key(self.issuer, self._rotations)
+        self._rotations += 1
         kid = str(rsa_public_jwk(key.public_key())["kid"])
-        self._keys[kid] = key
-        self._signing_kid = kid
+        self.keys[kid] = key
+        self.signing_kid = kid
         return kid
+
+    def retire(self, kid: str) -> None:
+        """Stops publishing a key: tokens it signed no longer verify."""
+        del self.keys[kid]
 
     def token(
         self,
@@ -72,9 +88,12 @@ class FakeIssuer:
         foreign_key: bool = False,
         typ: str = TYPE,
         client_id: str = "test-client",
+        kid: str | None = None,
+        header: Mapping[str, Any] | None = None,
         **claims: Any,
     ) -> str:
-        """An access token for `subject`; the keyword presets and `claims` make bad ones."""
+        """An access token for `subject`; the keyword presets, `header` and `claims` make bad
+        ones. `kid` signs with an older published key instead of the current one."""
         now = int(self.clock())
         body: dict[str, Any] = {
             "iss": self.issuer,
@@ -88,17 +107,17 @@ class FakeIssuer:
             "preferred_username": subject,
             **claims,
         }
-        body = {name: value for name, value in body.items() if value is not None}
-        key = self._foreign if foreign_key else self._keys[self._signing_kid]
-        kid = self._signing_kid
-        return jwt.encode(body, key, algorithm=self.algorithm, headers={"typ": typ, "kid": kid})
+        kid = kid or self.signing_kid
+        key = self._foreign if foreign_key else self.keys[kid]
+        jose = {"alg": self.algorithm, "typ": typ, "kid": kid, **(header or {})}
+        return sign(jose, body, key)
 
     def jwks(self) -> dict[str, Any]:
-        return {"keys": [rsa_public_jwk(key.public_key()) for key in self._keys.values()]}
+        return {"keys": [rsa_public_jwk(key.public_key()) for key in self.keys.values()]}
 
     def transport(self) -> httpx.MockTransport:
         """Discovery and JWKS, in process: give it to the verifier's httpx client."""
-        return httpx.MockTransport(self._handle)
+        return httpx.MockTransport(self.respond)
 
     def verifier(self, **kwargs: Any) -> AccessTokenVerifier:
         """An AccessTokenVerifier wired to this issuer (`audience`, `clock` by default ours)."""
@@ -106,16 +125,34 @@ class FakeIssuer:
         cache = JwksCache(self.issuer, transport=self.transport(), clock=options["clock"])
         return AccessTokenVerifier(cache, **options)
 
-    def _handle(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        self.requests[path] += 1
+    def document(self, path: str) -> dict[str, Any] | None:
+        """The JSON document served at `path`: discovery, the JWKS, or None (404)."""
         if path == "/.well-known/oauth-authorization-server":
-            body = {"issuer": self.issuer, "jwks_uri": f"{self.issuer}/.well-known/jwks.json"}
-        elif path == "/.well-known/jwks.json":
-            body = self.jwks()
-        else:
+            return {"issuer": self.issuer, "jwks_uri": f"{self.issuer}/.well-known/jwks.json"}
+        if path == "/.well-known/jwks.json":
+            return self.jwks()
+        return None
+
+    def respond(self, request: httpx.Request) -> httpx.Response:
+        """The answer to one request (counted in `requests` by path)."""
+        self.requests[request.url.path] += 1
+        body = self.document(request.url.path)
+        if body is None:
             return httpx.Response(404)
         content = json.dumps(body).encode()
         headers = {"Content-Type": "application/json", "Cache-Control": "max-age=300"}
         # A stream, as a real server sends: the verifier reads raw, bounded bytes.
         return httpx.Response(200, headers=headers, stream=httpx.ByteStream(content))
+
+
+def sign(header: Mapping[str, Any], claims: Mapping[str, Any], key: rsa.RSAPrivateKey) -> str:
+    """A JWS with exactly this header and these claims (members set to None left out),
+    signed RS256 by `key` whatever the header says: for tokens no library would mint."""
+
+    def segment(members: Mapping[str, Any]) -> str:
+        present = {name: value for name, value in members.items() if value is not None}
+        return b64url(json.dumps(present).encode())
+
+    signing_input = f"{segment(header)}.{segment(claims)}"
+    signature = jwt.get_algorithm_by_name(ALGORITHM).sign(signing_input.encode(), key)
+    return f"{signing_input}.{b64url(signature)}"
