@@ -84,7 +84,7 @@ async def test_background_refresh_picks_up_new_keys(
     """When the refresh is due, a fetch replaces the key set."""
     new_kid = fake.add_key()
     clock.advance(verifier.jwks.next_refresh_delay())
-    assert await verifier.jwks.refresh()
+    assert await verifier.jwks.scheduled_refresh()
     assert verifier.jwks.knows(new_kid)
 
 
@@ -185,7 +185,7 @@ async def test_retry_backoff_is_bounded(fake: FaultyIssuer, clock: FakeClock) ->
         delays = []
         for _ in range(8):
             delays.append(verifier.jwks.next_refresh_delay())
-            await verifier.jwks.refresh()
+            await verifier.jwks.scheduled_refresh()
     assert [1, 2, 4, 8, 16, 30, 30, 30] == delays
 
 
@@ -268,3 +268,31 @@ async def test_bad_entries_never_break_the_good_keys(fake: FaultyIssuer, clock: 
         with pytest.raises(InvalidToken):
             await verifier.verify(fake.signed(dup))
         assert 1 == verifier.jwks.status()["keys"]  # only the good key is loaded
+
+
+async def test_refresh_forces_a_fetch_once_per_cooldown(
+    verifier: AccessTokenVerifier, fake: FaultyIssuer, clock: FakeClock
+) -> None:
+    """`refresh()` fetches now (a key published a moment ago is known at once), but a burst
+    of calls costs one request per cooldown, and concurrent calls share one fetch."""
+    new_kid = fake.add_key()
+    assert await verifier.jwks.refresh()
+    assert verifier.jwks.knows(new_kid)
+    assert 2 == fake.jwks_requests
+    fake.add_key()
+    assert all(await asyncio.gather(*(verifier.jwks.refresh() for _ in range(10))))
+    assert 2 == fake.jwks_requests  # within the 30 s cooldown: no fetch
+    clock.advance(30)
+    assert all(await asyncio.gather(*(verifier.jwks.refresh() for _ in range(10))))
+    assert 3 == fake.jwks_requests  # one fetch, shared by the ten callers
+
+
+async def test_refresh_within_cooldown_reports_the_last_failure(
+    verifier: AccessTokenVerifier, fake: FaultyIssuer
+) -> None:
+    """A refresh skipped by the cooldown does not claim the keys are fresh after a failure."""
+    fake.mode = "down"
+    assert not await verifier.jwks.refresh()
+    fake.mode = "ok"
+    assert not await verifier.jwks.refresh()
+    assert 2 == fake.jwks_requests

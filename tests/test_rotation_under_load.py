@@ -56,7 +56,7 @@ async def test_rotation_under_load_then_revocation(tmp_path: object, clock: Fake
         while clock() < end:
             keyring.refresh()  # the issuer's timer
             if verifier.jwks.next_refresh_delay() == 0:
-                await verifier.jwks.refresh()  # the resource API's background refresh
+                await verifier.jwks.scheduled_refresh()  # the resource API's background refresh
             token = await password_token(issuer, "load", "load-pass")
             signers.add(keyring.signing_key(clock())[0])
             recent.append((clock(), token))
@@ -74,6 +74,6 @@ async def test_rotation_under_load_then_revocation(tmp_path: object, clock: Fake
         keyring.lifecycle.revoke(compromised, clock())
         keyring.refresh()
         clock.advance(verifier.jwks.next_refresh_delay())
-        await verifier.jwks.refresh()
+        await verifier.jwks.scheduled_refresh()
         assert 401 == await status(token)
         assert 200 == await status(await password_token(issuer, "load", "load-pass"))

@@ -100,7 +100,7 @@ class JwksCache:
             timeout=self.policy.fetch_timeout,
             follow_redirects=False,  # keys come from the configured URL, nowhere else
         )
-        await self.refresh()
+        await self.scheduled_refresh()
         self._refresher = asyncio.create_task(self._refresh_forever())
         return self
 
@@ -123,11 +123,7 @@ class JwksCache:
         now = self._clock()
         if self._usable(now) and kid in self._keys:
             return self._keys[kid]  # the background task keeps the set fresh
-        if self._inflight is not None:
-            await self.refresh()  # join the fetch under way
-        elif now - self._last_demand_fetch >= self.policy.refetch_cooldown:
-            self._last_demand_fetch = now
-            await self.refresh()
+        await self.refresh()
         now = self._clock()
         if not self._usable(now):
             raise KeysUnavailable("the issuer's keys are not available yet")
@@ -136,7 +132,19 @@ class JwksCache:
         return self._keys[kid]
 
     async def refresh(self) -> bool:
-        """Fetches the key set now, sharing a fetch already under way. True when it worked."""
+        """Fetches the key set now, on demand (an unknown kid, an operator who knows a key
+        changed). It joins a fetch under way, and fetches at most once per cooldown: within
+        it, the answer is whether the last fetch worked. True when the keys are fresh."""
+        if self._inflight is None:
+            now = self._clock()
+            if now - self._last_demand_fetch < self.policy.refetch_cooldown:
+                return self._failures == 0 and self._loaded_at is not None
+            self._last_demand_fetch = now
+        return await asyncio.shield(self._start_refresh())
+
+    async def scheduled_refresh(self) -> bool:
+        """The background task's fetch (at start, before the lifetime runs out, retries after
+        a failure): no cooldown, still single flight. True when it worked."""
         return await asyncio.shield(self._start_refresh())
 
     def status(self) -> dict[str, Any]:
@@ -230,4 +238,4 @@ class JwksCache:
     async def _refresh_forever(self) -> None:
         while True:
             await self._sleep(self.next_refresh_delay())
-            await self.refresh()
+            await self.scheduled_refresh()
