@@ -9,6 +9,7 @@ from fastapi import FastAPI, Security
 from fastapi.responses import JSONResponse
 
 from resource_api.config import ResourceApiSettings
+from resource_api.readiness import readiness
 from shared.clock import Clock, system_clock
 from shared.logging import configure_logging
 from shared.verifier import (
@@ -16,6 +17,7 @@ from shared.verifier import (
     BearerAuth,
     JwksCache,
     Principal,
+    TrustedIssuer,
     VerifiedTokenCache,
     add_bearer_error_handlers,
 )
@@ -30,23 +32,28 @@ def create_app(
     clock: Clock = system_clock,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    """`transport` lets tests reach an in-process issuer; by default keys come over HTTP."""
-    jwks = JwksCache(
-        settings.issuer_url,
-        jwks_url=settings.jwks_url,
-        policy=settings.jwks_policy,
-        transport=transport,
-        clock=clock,
-    )
+    """`transport` lets tests reach in-process issuers; by default keys come over HTTP."""
+    issuers = [
+        TrustedIssuer(
+            JwksCache(
+                entry.issuer,
+                jwks_url=entry.jwks_url,
+                policy=settings.jwks_policy,
+                transport=transport,
+                clock=clock,
+            ),
+            entry.audience,
+        )
+        for entry in settings.trusted_issuers
+    ]
     verifier = AccessTokenVerifier(
-        jwks,
-        audience=settings.audience,
+        issuers=issuers,
         leeway=settings.leeway,
         clock=clock,
         cache=VerifiedTokenCache(settings.token_cache_size),
     )
     bearer = BearerAuth(
-        verifier, token_url=settings.token_url or f"{settings.issuer_url}/token", scopes=SCOPES
+        verifier, token_url=settings.token_url or f"{verifier.issuer}/token", scopes=SCOPES
     )
     # A type alias for endpoints, named like the type it stands for.
     CurrentUser = Annotated[Principal, Security(bearer, scopes=["profile"])]  # noqa: N806
@@ -98,12 +105,10 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", summary="The issuer's keys are loaded; how fresh they are")
+    @app.get("/readyz", summary="Each trusted issuer's keys are loaded; how fresh they are")
     async def readyz() -> JSONResponse:
-        status = jwks.status()
-        ready = status["keys_loaded"]
-        status["status"] = ("stale" if status["stale"] else "ready") if ready else "not ready"
-        return JSONResponse(status, status_code=200 if ready else 503)
+        body = readiness(verifier)
+        return JSONResponse(body, status_code=503 if body["status"] == "not ready" else 200)
 
     return app
 

@@ -2,13 +2,40 @@
 
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.settings import parse_duration
 from shared.verifier import JwksPolicy
 
 Seconds = Annotated[float, Field(gt=0)]
+
+
+def _issuer_identifier(value: str) -> str:
+    # The iss claim is compared as an exact string; ours is written without the slash.
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an absolute http(s) URL")
+    return value.rstrip("/")
+
+
+class TrustedIssuerSettings(BaseModel):
+    """One entry of RESOURCE_API_ISSUERS."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    issuer: str
+    audience: str | list[str]
+    jwks_url: str | None = None
+
+    _issuer = field_validator("issuer")(_issuer_identifier)
+
+    @field_validator("audience")
+    @classmethod
+    def _some_audience(cls, value: str | list[str]) -> str | list[str]:
+        names = [value] if isinstance(value, str) else value
+        if not names or not all(names):
+            raise ValueError("name at least one audience, none empty")
+        return value
 
 
 class ResourceApiSettings(BaseSettings):
@@ -18,6 +45,8 @@ class ResourceApiSettings(BaseSettings):
     jwks_url: str | None = None
     token_url: str | None = None  # for the /docs login; defaults to the issuer's /token
     audience: str = Field(default="resource-api", min_length=1)
+    # Several trusted issuers (JSON): replaces the three single-issuer settings above.
+    issuers: list[TrustedIssuerSettings] | None = None
     leeway: float = Field(default=30, ge=0, le=60)
     realm: str = Field(default="resource-api", pattern=r'^[^"\\]+$')
 
@@ -40,19 +69,38 @@ class ResourceApiSettings(BaseSettings):
         mode="before",
     )(parse_duration)
 
-    @field_validator("issuer_url")
-    @classmethod
-    def _no_trailing_slash(cls, value: str) -> str:
-        # The iss claim is compared as an exact string; ours is written without the slash.
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an absolute http(s) URL")
-        return value.rstrip("/")
+    _issuer_url = field_validator("issuer_url")(_issuer_identifier)
 
     @model_validator(mode="after")
     def _bounds(self) -> Self:
         if self.jwks_min_ttl > self.jwks_max_ttl:
             raise ValueError("RESOURCE_API_JWKS_MIN_TTL must not exceed RESOURCE_API_JWKS_MAX_TTL")
         return self
+
+    @model_validator(mode="after")
+    def _one_way_to_name_issuers(self) -> Self:
+        if self.issuers is None:
+            return self
+        single = {"issuer_url", "jwks_url", "audience"} & self.model_fields_set
+        if single:
+            names = ", ".join(f"RESOURCE_API_{name.upper()}" for name in sorted(single))
+            raise ValueError(f"RESOURCE_API_ISSUERS replaces {names}: set one or the other")
+        if not self.issuers:
+            raise ValueError("RESOURCE_API_ISSUERS must name at least one issuer")
+        if len({entry.issuer for entry in self.issuers}) != len(self.issuers):
+            raise ValueError("RESOURCE_API_ISSUERS names an issuer twice")
+        return self
+
+    @property
+    def trusted_issuers(self) -> list[TrustedIssuerSettings]:
+        """RESOURCE_API_ISSUERS, or the one issuer the single-issuer settings name."""
+        if self.issuers is not None:
+            return self.issuers
+        return [
+            TrustedIssuerSettings(
+                issuer=self.issuer_url, audience=self.audience, jwks_url=self.jwks_url
+            )
+        ]
 
     @property
     def jwks_policy(self) -> JwksPolicy:

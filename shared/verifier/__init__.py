@@ -1,7 +1,8 @@
-"""Verify RFC 9068 access tokens from one issuer, with its JWKS fetched and cached over HTTP.
+"""Verify RFC 9068 access tokens from one issuer or several, each JWKS fetched and cached over
+HTTP.
 
-The public names: `AccessTokenVerifier`, `JwksCache`, `JwksPolicy`, `Principal`, and for
-FastAPI `BearerAuth` and `add_bearer_error_handlers`.
+The public names: `AccessTokenVerifier`, `TrustedIssuer`, `JwksCache`, `JwksPolicy`,
+`Principal`, and for FastAPI `BearerAuth` and `add_bearer_error_handlers`.
 """
 
 from shared.verifier.errors import (
@@ -18,6 +19,7 @@ from shared.verifier.jwks_cache import JwksCache, JwksPolicy
 from shared.verifier.principal import Principal
 from shared.verifier.revocation import RevocationCheck
 from shared.verifier.token_cache import VerifiedTokenCache
+from shared.verifier.trusted_issuer import TrustedIssuer
 from shared.verifier.verifier import AccessTokenVerifier
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "MissingCredentials",
     "Principal",
     "RevocationCheck",
+    "TrustedIssuer",
     "VerifiedTokenCache",
     "VerifierError",
     "add_bearer_error_handlers",

@@ -1,14 +1,42 @@
-"""Claim validation for RFC 9068 access tokens: one small validator per claim.
+"""Claim validation for RFC 9068 access tokens: one small rule per claim.
 
-`now` is taken once by the caller and passed down, so one token is judged at one instant.
+`now` is taken once by the caller and passed down in `Expected`, so one token is judged at
+one instant. `CLAIM_RULES` is the list both the verifier and the inspector run.
 """
 
+import base64
+import binascii
+import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from shared.access_token import REQUIRED_CLAIMS
 from shared.verifier.errors import InvalidToken
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """What the claims must say, for one token at one instant."""
+
+    now: float
+    issuer: str
+    audiences: frozenset[str]
+    leeway: float
+
+
+def read_claims(token: str) -> dict[str, Any]:
+    """The payload of a token whose segments `read_header` accepted, not yet authenticated:
+    only its `iss` is used before the signature is checked, to pick the issuer's keys."""
+    payload = token.split(".")[1]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (binascii.Error, ValueError, RecursionError):
+        raise InvalidToken("the token's claims are not valid JSON") from None
+    if not isinstance(claims, dict):
+        raise InvalidToken("the token's claims are not a JSON object")
+    return claims
 
 
 def _is_number(value: object) -> bool:
@@ -21,29 +49,31 @@ def _is_number(value: object) -> bool:
         return False
 
 
-def _validate_required(claims: Mapping[str, Any]) -> None:
+def _validate_required(claims: Mapping[str, Any], _expected: Expected) -> None:
     for name in REQUIRED_CLAIMS:
         if name not in claims:
             raise InvalidToken(f"the token has no {name} claim")
 
 
-def _validate_iss(claims: Mapping[str, Any], issuer: str) -> None:
+def _validate_iss(claims: Mapping[str, Any], expected: Expected) -> None:
     # RFC 9068 §4: the iss claim MUST exactly match the issuer identifier.
-    if claims["iss"] != issuer:
+    if claims["iss"] != expected.issuer:
         raise InvalidToken("the token comes from another issuer")
 
 
-def _validate_aud(claims: Mapping[str, Any], audience: str) -> None:
-    # RFC 9068 §4: the aud claim MUST contain the resource server's identifier.
+def _validate_aud(claims: Mapping[str, Any], expected: Expected) -> None:
+    # RFC 9068 §4: the aud claim MUST contain the resource server's identifier (one of them,
+    # for a server known by several).
     aud = claims["aud"]
     audiences = [aud] if isinstance(aud, str) else aud
     if not isinstance(audiences, list) or not all(isinstance(item, str) for item in audiences):
         raise InvalidToken("the aud claim is malformed")
-    if audience not in audiences:
+    if expected.audiences.isdisjoint(audiences):
         raise InvalidToken("the token is meant for another audience")
 
 
-def _validate_exp(claims: Mapping[str, Any], now: float, leeway: float) -> None:
+def _validate_exp(claims: Mapping[str, Any], expected: Expected) -> None:
+    now, leeway = expected.now, expected.leeway
     exp = claims["exp"]
     if not _is_number(exp):
         raise InvalidToken("the exp claim is not a number")
@@ -52,7 +82,8 @@ def _validate_exp(claims: Mapping[str, Any], now: float, leeway: float) -> None:
         raise InvalidToken("the token has expired")
 
 
-def _validate_nbf(claims: Mapping[str, Any], now: float, leeway: float) -> None:
+def _validate_nbf(claims: Mapping[str, Any], expected: Expected) -> None:
+    now, leeway = expected.now, expected.leeway
     if "nbf" not in claims:
         return
     nbf = claims["nbf"]
@@ -62,7 +93,8 @@ def _validate_nbf(claims: Mapping[str, Any], now: float, leeway: float) -> None:
         raise InvalidToken("the token is not valid yet")
 
 
-def _validate_iat(claims: Mapping[str, Any], now: float, leeway: float) -> None:
+def _validate_iat(claims: Mapping[str, Any], expected: Expected) -> None:
+    now, leeway = expected.now, expected.leeway
     iat = claims["iat"]
     if not _is_number(iat):
         raise InvalidToken("the iat claim is not a number")
@@ -70,7 +102,7 @@ def _validate_iat(claims: Mapping[str, Any], now: float, leeway: float) -> None:
         raise InvalidToken("the token was issued in the future")
 
 
-def _validate_strings(claims: Mapping[str, Any]) -> None:
+def _validate_strings(claims: Mapping[str, Any], _expected: Expected) -> None:
     for name in ("sub", "client_id", "jti"):
         if not isinstance(claims[name], str) or not claims[name]:
             raise InvalidToken(f"the {name} claim is not a non-empty string")
@@ -79,13 +111,19 @@ def _validate_strings(claims: Mapping[str, Any]) -> None:
             raise InvalidToken(f"the {name} claim is not a string")
 
 
-def validate_claims(
-    claims: Mapping[str, Any], *, now: float, issuer: str, audience: str, leeway: float
-) -> None:
-    _validate_required(claims)
-    _validate_iss(claims, issuer)
-    _validate_aud(claims, audience)
-    _validate_exp(claims, now, leeway)
-    _validate_nbf(claims, now, leeway)
-    _validate_iat(claims, now, leeway)
-    _validate_strings(claims)
+ClaimRule = Callable[[Mapping[str, Any], Expected], None]
+
+CLAIM_RULES: tuple[tuple[str, ClaimRule], ...] = (
+    ("required claims are present", _validate_required),
+    ("iss is the issuer", _validate_iss),
+    ("aud names this API", _validate_aud),
+    ("exp has not passed", _validate_exp),
+    ("nbf has passed", _validate_nbf),
+    ("iat is not in the future", _validate_iat),
+    ("sub, client_id, jti, scope are strings", _validate_strings),
+)
+
+
+def validate_claims(claims: Mapping[str, Any], expected: Expected) -> None:
+    for _name, rule in CLAIM_RULES:
+        rule(claims, expected)

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from shared.verifier.jwks_cache import JwksCache
 from shared.verifier.principal import Principal
 
 
@@ -9,6 +10,7 @@ from shared.verifier.principal import Principal
 class VerifiedToken:
     principal: Principal
     kid: str
+    keys: JwksCache  # the key set of the issuer that signed it
 
 
 class VerifiedTokenCache:

@@ -1,16 +1,22 @@
-"""`AccessTokenVerifier`: strict verification of RFC 9068 access tokens (RFC 8725 rules).
+"""`AccessTokenVerifier`: strict verification of RFC 9068 access tokens (RFC 8725 rules),
+from one trusted issuer or several.
 
 Security notes:
 - The algorithm comes from configuration (RS256) and is bound to each key when the JWKS is
   read; the token's `alg` header only has to agree. Never take the algorithm from the token.
-- Keys come only from the configured issuer's JWKS, by `kid`. The `jku`, `x5u`, `jwk` and
-  `x5c` headers are never read: a token cannot point at, or carry, its own key.
+- The token's `iss`, read before any key work, picks one of the configured issuers; a token
+  naming any other is refused without a network request. Its keys come only from that
+  issuer's JWKS, by `kid`: the signature then proves the `iss` the choice was made on.
+- The `jku`, `x5u`, `jwk` and `x5c` headers are never read: a token cannot point at, or
+  carry, its own key.
 """
 
+import asyncio
 import base64
 import binascii
 import json
 import re
+from collections.abc import Callable, Collection, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -19,11 +25,12 @@ import jwt
 from shared.access_token import ACCEPTED_TYPES as ACCESS_TOKEN_TYPES
 from shared.access_token import ALGORITHM
 from shared.clock import Clock, system_clock
-from shared.verifier.claims import validate_claims
+from shared.verifier.claims import Expected, read_claims, validate_claims
 from shared.verifier.errors import InvalidToken
 from shared.verifier.jwks_cache import JwksCache
 from shared.verifier.principal import Principal
 from shared.verifier.token_cache import VerifiedToken, VerifiedTokenCache
+from shared.verifier.trusted_issuer import TrustedIssuer
 
 MAX_TOKEN_BYTES = 8192
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -49,57 +56,107 @@ def read_header(token: str) -> dict[str, Any]:
     return header
 
 
-def check_header(header: dict[str, Any], algorithms: frozenset[str]) -> str:
-    """Applies the header rules; returns the kid."""
+def _check_alg(header: dict[str, Any], algorithms: frozenset[str]) -> None:
     # RFC 8725 §3.1: only algorithms the configuration allows.
     if header.get("alg") not in algorithms:
         raise InvalidToken("the token's algorithm is not allowed")
+
+
+def _check_typ(header: dict[str, Any], _algorithms: frozenset[str]) -> None:
     # RFC 9068 §4 and RFC 8725 §3.11: explicit typing keeps other JWTs from passing as tokens.
     typ = header.get("typ")
     if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:
         raise InvalidToken("the token's typ is not at+jwt")
+
+
+def _check_crit(header: dict[str, Any], _algorithms: frozenset[str]) -> None:
     # RFC 7515 §4.1.11: a crit extension we do not understand makes the JWS invalid;
     # we understand none (b64 included).
     if "crit" in header or "b64" in header:
         raise InvalidToken("the token uses critical header extensions")
+
+
+def _check_kid(header: dict[str, Any], _algorithms: frozenset[str]) -> None:
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid or len(kid) > 256:
         raise InvalidToken("the token has no usable kid")
+
+
+HeaderRule = Callable[[dict[str, Any], frozenset[str]], None]
+
+HEADER_RULES: tuple[tuple[str, HeaderRule], ...] = (
+    ("alg is allowed", _check_alg),
+    ("typ is at+jwt", _check_typ),
+    ("no critical extensions", _check_crit),
+    ("kid names a key", _check_kid),
+)
+
+
+def check_header(header: dict[str, Any], algorithms: frozenset[str]) -> str:
+    """Applies the header rules; returns the kid."""
+    for _name, rule in HEADER_RULES:
+        rule(header, algorithms)
+    kid: str = header["kid"]
     return kid
 
 
 class AccessTokenVerifier:
+    """`AccessTokenVerifier(jwks, audience=...)` for one issuer, or
+    `AccessTokenVerifier(issuers=[TrustedIssuer(...), ...])` for several."""
+
     def __init__(
         self,
-        jwks: JwksCache,
+        jwks: JwksCache | None = None,
         *,
-        audience: str,
+        audience: str | Collection[str] | None = None,
+        issuers: Sequence[TrustedIssuer] = (),
         leeway: float = 30,
         clock: Clock = system_clock,
         cache: VerifiedTokenCache | None = None,
-        algorithms: frozenset[str] = frozenset({ALGORITHM}),
+        algorithms: Collection[str] = frozenset({ALGORITHM}),
         max_token_bytes: int = MAX_TOKEN_BYTES,
     ) -> None:
-        self.jwks = jwks
-        self.issuer = jwks.issuer
-        self.audience = audience
+        if jwks is not None:
+            if audience is None or issuers:
+                raise ValueError("give a JwksCache and its audience, or `issuers`, not both")
+            issuers = [TrustedIssuer(jwks, audience, algorithms)]
+        if not issuers:
+            raise ValueError("trust at least one issuer")
+        self.issuers = {trusted.issuer: trusted for trusted in issuers}
+        if len(self.issuers) != len(issuers):
+            raise ValueError("each issuer may be trusted once")
         self.leeway = leeway
         self._clock = clock
         self._cache = VerifiedTokenCache() if cache is None else cache
-        self._algorithms = algorithms
         self._max_token_bytes = max_token_bytes
+        every_algorithm = frozenset().union(*(trusted.algorithms for trusted in issuers))
         self._jws = jwt.PyJWS(
-            algorithms=sorted(algorithms), options={"enforce_minimum_key_length": True}
+            algorithms=sorted(every_algorithm), options={"enforce_minimum_key_length": True}
         )
 
+    @property
+    def primary(self) -> TrustedIssuer:
+        """The first issuer given: the one a single-issuer app has."""
+        return next(iter(self.issuers.values()))
+
+    @property
+    def jwks(self) -> JwksCache:
+        return self.primary.jwks
+
+    @property
+    def issuer(self) -> str:
+        return self.primary.issuer
+
     async def __aenter__(self) -> Self:
-        await self.jwks.__aenter__()
+        # Concurrently: an issuer that is down costs its fetch timeout once, not once each.
+        await asyncio.gather(*(trusted.jwks.__aenter__() for trusted in self.issuers.values()))
         return self
 
     async def __aexit__(
         self, *exc: type[BaseException] | BaseException | TracebackType | None
     ) -> None:
-        await self.jwks.__aexit__(*exc)
+        for trusted in self.issuers.values():
+            await trusted.jwks.__aexit__(*exc)
 
     def cached(self, token: str) -> Principal | None:
         """The principal of a token verified before, still before its exp and with its key
@@ -107,7 +164,7 @@ class AccessTokenVerifier:
         if len(token) > self._max_token_bytes:
             return None
         entry = self._cache.get(token, self._clock())
-        if entry is not None and self.jwks.knows(entry.kid):
+        if entry is not None and entry.keys.knows(entry.kid):
             return entry.principal
         return None
 
@@ -120,28 +177,33 @@ class AccessTokenVerifier:
         if principal is not None:
             return principal
         header = read_header(token)
-        kid = check_header(header, self._algorithms)
-        key = await self.jwks.key(kid)
-        claims = self._verified_claims(token, key)
-        now = self._clock()
-        validate_claims(
-            claims, now=now, issuer=self.issuer, audience=self.audience, leeway=self.leeway
-        )
+        claims = read_claims(token)
+        trusted = self.trusted_issuer(claims)
+        kid = check_header(header, trusted.algorithms)
+        key = await trusted.jwks.key(kid)
+        self.check_signature(token, key, trusted.algorithms)
+        validate_claims(claims, self.expected(trusted))
         principal = Principal.from_claims(claims)
-        self._cache.put(token, VerifiedToken(principal, kid))
+        self._cache.put(token, VerifiedToken(principal, kid, trusted.jwks))
         return principal
 
-    def _verified_claims(self, token: str, key: jwt.PyJWK) -> dict[str, Any]:
+    def trusted_issuer(self, claims: dict[str, Any]) -> TrustedIssuer:
+        """The configured issuer the token names; refused when it names no trusted one."""
+        iss = claims.get("iss")
+        if iss is None:
+            raise InvalidToken("the token has no iss claim")
+        trusted = self.issuers.get(iss) if isinstance(iss, str) else None
+        if trusted is None:
+            raise InvalidToken("the token comes from another issuer")
+        return trusted
+
+    def expected(self, trusted: TrustedIssuer) -> Expected:
+        return Expected(self._clock(), trusted.issuer, trusted.audiences, self.leeway)
+
+    def check_signature(self, token: str, key: jwt.PyJWK, algorithms: frozenset[str]) -> None:
         try:
-            decoded = self._jws.decode_complete(token, key, algorithms=sorted(self._algorithms))
+            self._jws.decode_complete(token, key, algorithms=sorted(algorithms))
         except jwt.InvalidSignatureError:
             raise InvalidToken("the token's signature does not verify") from None
         except jwt.PyJWTError:
             raise InvalidToken("the token is malformed") from None
-        try:
-            claims = json.loads(decoded["payload"])
-        except (ValueError, RecursionError):
-            raise InvalidToken("the token's claims are not valid JSON") from None
-        if not isinstance(claims, dict):
-            raise InvalidToken("the token's claims are not a JSON object")
-        return claims

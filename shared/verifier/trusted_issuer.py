@@ -1,0 +1,27 @@
+"""One issuer an API trusts: where its keys come from, the audiences its tokens must name and
+the algorithms it signs with. A verifier holds one or several, picked by the token's `iss`."""
+
+from collections.abc import Collection
+
+from shared.access_token import ALGORITHM
+from shared.verifier.jwks_cache import JwksCache
+
+
+class TrustedIssuer:
+    def __init__(
+        self,
+        jwks: JwksCache,
+        audience: str | Collection[str],
+        algorithms: Collection[str] = (ALGORITHM,),
+    ) -> None:
+        self.jwks = jwks
+        self.issuer = jwks.issuer
+        self.audiences = frozenset([audience] if isinstance(audience, str) else audience)
+        self.algorithms = frozenset(algorithms)
+        if not self.audiences or not all(self.audiences):
+            raise ValueError(f"{self.issuer}: name at least one audience, none empty")
+        if not self.algorithms:
+            raise ValueError(f"{self.issuer}: allow at least one algorithm")
+
+    def __repr__(self) -> str:
+        return f"TrustedIssuer({self.issuer!r}, audiences={sorted(self.audiences)})"
