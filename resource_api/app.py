@@ -1,11 +1,12 @@
 """The resource API's app factory: `GET /users/me` behind the shared verifier."""
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import httpx
-from fastapi import FastAPI, Security
+from fastapi import FastAPI, Security, WebSocket
 from fastapi.responses import JSONResponse
 
 from resource_api.config import ResourceApiSettings
@@ -21,6 +22,7 @@ from shared.verifier import (
     VerifiedTokenCache,
     add_bearer_error_handlers,
 )
+from shared.verifier.websocket import Sleep, offered_subprotocol
 
 SCOPES = {"profile": "Read your own profile"}
 NO_USER_ANSWER = "this token was issued to a service, not a user: there is no user to describe"
@@ -31,8 +33,10 @@ def create_app(
     *,
     clock: Clock = system_clock,
     transport: httpx.AsyncBaseTransport | None = None,
+    sleep: Sleep = asyncio.sleep,
 ) -> FastAPI:
-    """`transport` lets tests reach in-process issuers; by default keys come over HTTP."""
+    """`transport` lets tests reach in-process issuers; by default keys come over HTTP.
+    `sleep` is what a WebSocket waits with until its token expires (tests control time)."""
     issuers = [
         TrustedIssuer(
             JwksCache(
@@ -53,7 +57,10 @@ def create_app(
         cache=VerifiedTokenCache(settings.token_cache_size),
     )
     bearer = BearerAuth(
-        verifier, token_url=settings.token_url or f"{verifier.issuer}/token", scopes=SCOPES
+        verifier,
+        token_url=settings.token_url or f"{verifier.issuer}/token",
+        scopes=SCOPES,
+        sleep=sleep,
     )
     # A type alias for endpoints, named like the type it stands for.
     CurrentUser = Annotated[Principal, Security(bearer, scopes=["profile"])]  # noqa: N806
@@ -100,6 +107,18 @@ def create_app(
             "client_id": caller.client_id,
             "scopes": sorted(caller.scopes),
         }
+
+    @app.websocket("/ws/echo")
+    async def ws_echo(websocket: WebSocket, caller: Caller) -> None:
+        """Echoes text frames back; any valid token, in the Authorization header or as a
+        `bearer.<token>` subprotocol. Closed with 1008 when the token expires."""
+        await websocket.accept(subprotocol=offered_subprotocol(websocket))
+
+        async def echo() -> None:
+            async for text in websocket.iter_text():
+                await websocket.send_text(text)
+
+        await bearer.serve_until_expiry(websocket, caller, echo)
 
     @app.get("/healthz", summary="The process is up")
     async def healthz() -> dict[str, str]:

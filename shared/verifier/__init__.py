@@ -2,7 +2,8 @@
 HTTP.
 
 The public names: `AccessTokenVerifier`, `TrustedIssuer`, `JwksCache`, `JwksPolicy`,
-`Principal`, and for FastAPI `BearerAuth` and `add_bearer_error_handlers`.
+`Principal`, and for FastAPI `BearerAuth` (HTTP and WebSocket routes),
+`add_bearer_error_handlers` and `offered_subprotocol`.
 """
 
 from shared.verifier.errors import (
@@ -21,6 +22,7 @@ from shared.verifier.revocation import RevocationCheck
 from shared.verifier.token_cache import VerifiedTokenCache
 from shared.verifier.trusted_issuer import TrustedIssuer
 from shared.verifier.verifier import AccessTokenVerifier
+from shared.verifier.websocket import offered_subprotocol
 
 __all__ = [
     "AccessTokenVerifier",
@@ -39,4 +41,5 @@ __all__ = [
     "VerifiedTokenCache",
     "VerifierError",
     "add_bearer_error_handlers",
+    "offered_subprotocol",
 ]

@@ -15,12 +15,15 @@ add_bearer_error_handlers(app, realm="my-api")
 async def me(user: Annotated[Principal, Security(bearer, scopes=["profile"])]): ...
 """
 
+import asyncio
 import re
+from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket, WebSocketException
 from fastapi.openapi.models import OAuthFlowPassword, OAuthFlows
 from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2, SecurityScopes
+from starlette.requests import HTTPConnection
 
 from shared.verifier.errors import (
     BearerError,
@@ -33,19 +36,29 @@ from shared.verifier.errors import (
 from shared.verifier.principal import Principal
 from shared.verifier.revocation import RevocationCheck
 from shared.verifier.verifier import AccessTokenVerifier
+from shared.verifier.websocket import (
+    POLICY_VIOLATION,
+    TRY_AGAIN_LATER,
+    Sleep,
+    serve_until_expiry,
+    subprotocol_token,
+)
 
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 
 
-def bearer_token(request: Request) -> str:
-    """The token from the Authorization header (RFC 6750 §2.1), the only place we take it."""
+def bearer_token(request: HTTPConnection, *, optional: bool = False) -> str:
+    """The token from the Authorization header (RFC 6750 §2.1), the only place an HTTP request
+    may carry it. `optional`: "" when there is no header (a WebSocket may use its protocol)."""
     # RFC 6750 §2.3 allows a URI query parameter but warns it leaks into logs and history.
     if request.scope["query_string"] and "access_token" in request.query_params:
         raise InvalidRequest("send the token in the Authorization header, not the query string")
     # The raw ASGI header list, not request.headers: this runs on every protected request.
     headers: list[tuple[bytes, bytes]] = request.scope["headers"]
     values = [value for name, value in headers if name == b"authorization"]
+    if not values and optional:
+        return ""
     if not values:
         raise MissingCredentials("no credentials")
     if len(values) > 1:
@@ -61,9 +74,22 @@ def check_token_syntax(token: str) -> None:
         raise InvalidRequest("the Authorization header is not a well-formed bearer token")
 
 
+def websocket_token(connection: HTTPConnection) -> str:
+    """A WebSocket's token: the Authorization header or a `bearer.<token>` subprotocol."""
+    from_header = bearer_token(connection, optional=True)
+    from_protocol = subprotocol_token(connection)
+    if from_header and from_protocol is not None:
+        raise InvalidRequest("send the token once: header or subprotocol")
+    token = from_header or from_protocol
+    if not token:
+        raise MissingCredentials("no credentials")
+    return token
+
+
 class BearerAuth(OAuth2):
-    """Verifies the bearer token and the endpoint's scopes; declares the OAuth2 password flow
-    in OpenAPI so that /docs can log in at the issuer's token endpoint."""
+    """Verifies the bearer token and the endpoint's scopes, on HTTP and WebSocket routes;
+    declares the OAuth2 password flow in OpenAPI so that /docs can log in at the issuer's
+    token endpoint."""
 
     def __init__(
         self,
@@ -73,6 +99,7 @@ class BearerAuth(OAuth2):
         scopes: dict[str, str] | None = None,
         scheme_name: str = "issuer",
         check_revocation: RevocationCheck | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         """`check_revocation`: also ask the issuer whether the token was revoked (a second
         BearerAuth with it, for the endpoints that need it; see shared/verifier/revocation.py)."""
@@ -80,11 +107,35 @@ class BearerAuth(OAuth2):
         super().__init__(flows=flows, scheme_name=scheme_name)
         self.verifier = verifier
         self.check_revocation = check_revocation
+        self._sleep = sleep
 
     async def __call__(  # type: ignore[override]
-        self, request: Request, security_scopes: SecurityScopes
+        self, connection: HTTPConnection, security_scopes: SecurityScopes
     ) -> Principal:
-        token = bearer_token(request)
+        if connection.scope["type"] != "websocket":
+            return await self._authenticate(bearer_token(connection), security_scopes)
+        # Refused before the handshake is accepted: the client sees the close code.
+        try:
+            return await self._authenticate(websocket_token(connection), security_scopes)
+        except KeysUnavailable as error:
+            raise WebSocketException(TRY_AGAIN_LATER, error.description) from None
+        except VerifierError as error:
+            raise WebSocketException(POLICY_VIOLATION, error.description) from None
+
+    async def serve_until_expiry(
+        self, websocket: WebSocket, principal: Principal, session: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Runs `session`; closes the connection with 1008 when the token expires (as the
+        verifier judges it: exp plus the leeway)."""
+        await serve_until_expiry(
+            websocket,
+            session,
+            expires_at=principal.expires_at + self.verifier.leeway,
+            clock=self.verifier.clock,
+            sleep=self._sleep,
+        )
+
+    async def _authenticate(self, token: str, security_scopes: SecurityScopes) -> Principal:
         # A token verified before is well-formed by definition: skip the syntax scan.
         principal = self.verifier.cached(token)
         if principal is None:

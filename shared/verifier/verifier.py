@@ -126,7 +126,7 @@ class AccessTokenVerifier:
         if len(self.issuers) != len(issuers):
             raise ValueError("each issuer may be trusted once")
         self.leeway = leeway
-        self._clock = clock
+        self.clock = clock
         self._cache = VerifiedTokenCache() if cache is None else cache
         self._max_token_bytes = max_token_bytes
         every_algorithm = frozenset().union(*(trusted.algorithms for trusted in issuers))
@@ -163,7 +163,7 @@ class AccessTokenVerifier:
         still published; None otherwise. No parsing, no signature work."""
         if len(token) > self._max_token_bytes:
             return None
-        entry = self._cache.get(token, self._clock())
+        entry = self._cache.get(token, self.clock())
         if entry is not None and entry.keys.knows(entry.kid):
             return entry.principal
         return None
@@ -198,7 +198,7 @@ class AccessTokenVerifier:
         return trusted
 
     def expected(self, trusted: TrustedIssuer) -> Expected:
-        return Expected(self._clock(), trusted.issuer, trusted.audiences, self.leeway)
+        return Expected(self.clock(), trusted.issuer, trusted.audiences, self.leeway)
 
     def check_signature(self, token: str, key: jwt.PyJWK, algorithms: frozenset[str]) -> None:
         try:
