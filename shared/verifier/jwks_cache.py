@@ -115,6 +115,11 @@ class JwksCache:
         if self._client is not None:
             await self._client.aclose()
 
+    @property
+    def jwks_url(self) -> str | None:
+        """Where the keys come from: configured, or read from discovery (None before that)."""
+        return self._jwks_url
+
     def knows(self, kid: str) -> bool:
         """Whether `kid` is in the current key set (for the verified-token cache)."""
         return kid in self._keys and self._usable(self._clock())

@@ -128,7 +128,7 @@ class AccessTokenVerifier:
         self.leeway = leeway
         self.clock = clock
         self._cache = VerifiedTokenCache() if cache is None else cache
-        self._max_token_bytes = max_token_bytes
+        self.max_token_bytes = max_token_bytes
         every_algorithm = frozenset().union(*(trusted.algorithms for trusted in issuers))
         self._jws = jwt.PyJWS(
             algorithms=sorted(every_algorithm), options={"enforce_minimum_key_length": True}
@@ -161,7 +161,7 @@ class AccessTokenVerifier:
     def cached(self, token: str) -> Principal | None:
         """The principal of a token verified before, still before its exp and with its key
         still published; None otherwise. No parsing, no signature work."""
-        if len(token) > self._max_token_bytes:
+        if len(token) > self.max_token_bytes:
             return None
         entry = self._cache.get(token, self.clock())
         if entry is not None and entry.keys.knows(entry.kid):
@@ -171,7 +171,7 @@ class AccessTokenVerifier:
     async def verify(self, token: str) -> Principal:
         """The token's principal; raises InvalidToken or KeysUnavailable."""
         # Refused before any parsing work, however it is built.
-        if len(token) > self._max_token_bytes:
+        if len(token) > self.max_token_bytes:
             raise InvalidToken("the token is too long")
         principal = self.cached(token)
         if principal is not None:

@@ -1,0 +1,24 @@
+"""`python -m shared.verifier inspect …`: see shared/verifier/inspect_command.py."""
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+from shared.verifier import inspect_command
+
+
+def main(argv: list[str] | None = None, **options: Any) -> int:
+    """`options` go to the command (tests pass `out`, `clock`, `transport`)."""
+    parser = argparse.ArgumentParser(prog="python -m shared.verifier")
+    commands = parser.add_subparsers(dest="command", required=True)
+    inspect = commands.add_parser("inspect", help="show why a token is valid or not")
+    inspect_command.add_arguments(inspect)
+    args = parser.parse_args(argv)
+    # The report says what failed; the key cache's warnings would repeat it on stderr.
+    logging.basicConfig(level=logging.ERROR)
+    return inspect_command.run(args, **options)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
