@@ -9,7 +9,9 @@ WORKDIR /src
 # Dependencies first, so that a code change does not reinstall them.
 COPY requirements.lock pyproject.toml README.md ./
 RUN /opt/venv/bin/python -c "import subprocess, sys, tomllib; \
-deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; \
+project = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+extras = project['optional-dependencies']; \
+deps = project['dependencies'] + extras['issuer'] + extras['resource-api']; \
 subprocess.check_call([sys.executable, '-m', 'pip', 'install', '-q', '-c', 'requirements.lock', *deps])"
 COPY issuer ./issuer
 COPY resource_api ./resource_api
