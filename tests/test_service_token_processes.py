@@ -9,6 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
 from tests.support import (
     CHEAP_ARGON2,
@@ -78,6 +81,9 @@ def test_service_token_with_authlib_against_real_processes(tmp_path: Path) -> No
             wrong_audience = httpx.get(
                 f"{api}/whoami", headers={"Authorization": f"Bearer {other_token}"}
             )
+            echoed, protocol = _websocket_echo(api, token["access_token"])
+            with pytest.raises(InvalidStatus) as refused:
+                _websocket_echo(api, other_token)
     assert "Bearer" == token["token_type"] and "refresh_token" not in token
     assert (200, "service", "reports") == (
         whoami.status_code,
@@ -87,4 +93,15 @@ def test_service_token_with_authlib_against_real_processes(tmp_path: Path) -> No
     assert 403 == me.status_code and "issued to a service" in me.json()["detail"]
     assert 401 == wrong_audience.status_code  # aud other-api: not this API's token
     assert 'error="invalid_token"' in wrong_audience.headers["www-authenticate"]
+    # Through a real server (uvicorn): the token as a subprotocol, only "echo" answered; a
+    # refused token closes the handshake, which uvicorn answers as HTTP 403.
+    assert ("hello", "echo") == (echoed, protocol)
+    assert 403 == refused.value.response.status_code
     assert "Traceback" not in log.read_text()
+
+
+def _websocket_echo(api: str, token: str) -> tuple[str, str | None]:
+    url = api.replace("http://", "ws://") + "/ws/echo"
+    with connect(url, subprotocols=[Subprotocol("echo"), Subprotocol(f"bearer.{token}")]) as ws:
+        ws.send("hello")
+        return str(ws.recv(timeout=10)), ws.subprotocol
