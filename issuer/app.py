@@ -12,10 +12,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from issuer.api import health, token, token_status, wellknown
 from issuer.config import IssuerSettings
 from issuer.errors import OAuthError, oauth_error_response
+from issuer.metrics import observe_keys
 from issuer.services import IssuerServices
 from issuer.wiring import add_demo_users, build_services
 from shared.clock import Clock, system_clock
 from shared.logging import configure_logging
+from shared.metrics import add_metrics_endpoint
 
 logger = logging.getLogger("issuer")
 
@@ -88,6 +90,14 @@ def create_app(settings: IssuerSettings, clock: Clock = system_clock) -> FastAPI
     app.include_router(token_status.router)
     app.include_router(wellknown.router)
     app.include_router(health.router)
+    if settings.metrics:
+
+        def keys_by_state() -> None:
+            services: IssuerServices | None = getattr(app.state, "services", None)
+            if services is not None:
+                observe_keys(services.keyring, clock())
+
+        add_metrics_endpoint(app, on_scrape=keys_by_state)
     return app
 
 

@@ -67,6 +67,8 @@ class IssuerSettings(BaseSettings):
     trusted_proxies: ListFromEnv = []
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # GET /metrics (Prometheus); keep it off the public listener (the compose proxy does).
+    metrics: bool = True
 
     _split_lists = field_validator(
         "demo_users",

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from issuer.errors import InvalidGrant, TemporarilyUnavailable, TooManyAttempts
 from issuer.hash_limiter import HashLimiter, PasswordChecksBusy
+from issuer.metrics import PASSWORD_CHECKS_IN_FLIGHT, PASSWORD_CHECKS_REJECTED, THROTTLED
 from issuer.throttle import Attempt, LoginThrottle, Throttled
 from issuer.users import MAX_PASSWORD_LENGTH, StoredCredentials, User, UserStore
 from shared.clock import Clock
@@ -59,12 +60,16 @@ class PasswordLogin:
         try:
             attempt = await self._db(self._throttle.begin, username, address, self._clock())
         except Throttled as throttled:
+            THROTTLED.inc()
             raise TooManyAttempts(
                 "too many failed attempts; try again later", retry_after=throttled.retry_after
             ) from None
         found = await self._db(self._users.find, username)
         try:
-            user = await self._limiter.run(partial(self._users.verify, found, password), address)
+            with PASSWORD_CHECKS_IN_FLIGHT.track_inprogress():
+                user = await self._limiter.run(
+                    partial(self._users.verify, found, password), address
+                )
         except PasswordChecksBusy as busy:
             await self._forget(attempt)
             raise _busy(busy) from None
@@ -97,6 +102,7 @@ class PasswordLogin:
 
 
 def _busy(busy: PasswordChecksBusy) -> TemporarilyUnavailable:
+    PASSWORD_CHECKS_REJECTED.inc()
     return TemporarilyUnavailable(
         "the issuer is busy checking passwords; try again shortly", retry_after=busy.retry_after
     )

@@ -16,6 +16,7 @@ from issuer.keys.lifecycle import KeyLifecycle
 from issuer.keys.schedule import Schedule
 from issuer.keys.store import KeyStore
 from issuer.login import PasswordLogin
+from issuer.metrics import count_database_errors
 from issuer.passwords import password_hasher
 from issuer.refresh_tokens import RefreshTokens
 from issuer.resources import ResourceStore
@@ -32,7 +33,9 @@ logger = logging.getLogger("issuer")
 def database_engine(settings: IssuerSettings) -> Engine:
     """The engine alone, no schema work (for `db upgrade` and `db current`)."""
     pool = Pool(settings.db_pool_size, settings.db_pool_timeout, settings.db_connect_timeout)
-    return create_database_engine(settings.sqlalchemy_url, settings.data_dir, pool)
+    engine = create_database_engine(settings.sqlalchemy_url, settings.data_dir, pool)
+    count_database_errors(engine)
+    return engine
 
 
 def open_database(settings: IssuerSettings) -> Engine:

@@ -10,9 +10,11 @@ from fastapi import FastAPI, Security, WebSocket
 from fastapi.responses import JSONResponse
 
 from resource_api.config import ResourceApiSettings
+from resource_api.metrics import PrometheusObserver
 from resource_api.readiness import readiness
 from shared.clock import Clock, system_clock
 from shared.logging import configure_logging
+from shared.metrics import add_metrics_endpoint
 from shared.verifier import (
     AccessTokenVerifier,
     BearerAuth,
@@ -22,6 +24,7 @@ from shared.verifier import (
     VerifiedTokenCache,
     add_bearer_error_handlers,
 )
+from shared.verifier.observer import NO_OBSERVER
 from shared.verifier.websocket import Sleep, offered_subprotocol
 
 SCOPES = {"profile": "Read your own profile"}
@@ -37,6 +40,7 @@ def create_app(
 ) -> FastAPI:
     """`transport` lets tests reach in-process issuers; by default keys come over HTTP.
     `sleep` is what a WebSocket waits with until its token expires (tests control time)."""
+    observer = PrometheusObserver() if settings.metrics else NO_OBSERVER
     issuers = [
         TrustedIssuer(
             JwksCache(
@@ -45,6 +49,7 @@ def create_app(
                 policy=settings.jwks_policy,
                 transport=transport,
                 clock=clock,
+                observer=observer,
             ),
             entry.audience,
         )
@@ -55,6 +60,7 @@ def create_app(
         leeway=settings.leeway,
         clock=clock,
         cache=VerifiedTokenCache(settings.token_cache_size),
+        observer=observer,
     )
     bearer = BearerAuth(
         verifier,
@@ -74,6 +80,8 @@ def create_app(
     app = FastAPI(title="Resource API", lifespan=lifespan)
     app.state.verifier = verifier
     add_bearer_error_handlers(app, realm=settings.realm)
+    if settings.metrics:
+        add_metrics_endpoint(app)
 
     @app.get(
         "/users/me",

@@ -59,6 +59,8 @@ class ResourceApiSettings(BaseSettings):
     token_cache_size: int = Field(default=10_000, ge=0)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # GET /metrics (Prometheus); keep it off the public listener (the compose proxy does).
+    metrics: bool = True
 
     _durations = field_validator(
         "jwks_min_ttl",

@@ -1,8 +1,14 @@
 """Running a service's app factory under uvicorn, the same way for both services."""
 
 import argparse
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
 
 import uvicorn
+
+from shared.metrics import MULTIPROCESS_DIR
 
 
 def add_serve_command(
@@ -15,7 +21,28 @@ def add_serve_command(
     serve_command.add_argument("--workers", type=int, default=1)
 
 
+@contextlib.contextmanager
+def multiprocess_metrics(workers: int) -> Iterator[None]:
+    """With several workers, each writes its metrics to files in a directory they share, so
+    that a scrape answered by any one of them counts them all (prometheus-client's
+    multiprocess mode). Set before the workers start: they read it when they import it."""
+    if workers <= 1 or os.environ.get(MULTIPROCESS_DIR):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="metrics-") as directory:
+        os.environ[MULTIPROCESS_DIR] = directory
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROCESS_DIR]
+
+
 def serve(factory: str, *, host: str, port: int, workers: int) -> None:
+    with multiprocess_metrics(workers):
+        _run(factory, host=host, port=port, workers=workers)
+
+
+def _run(factory: str, *, host: str, port: int, workers: int) -> None:
     uvicorn.run(
         factory,
         factory=True,  # settings are read when the app is built, in each worker

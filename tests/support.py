@@ -99,13 +99,14 @@ def wait_until_ready(url: str, timeout: float = 30) -> None:
 
 @contextlib.contextmanager
 def serve(
-    module: str, port: int, env: Mapping[str, str], log: Path
+    module: str, port: int, env: Mapping[str, str], log: Path, *, workers: int = 1
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`python -m MODULE serve` as a real process on a loopback port, stopped afterwards."""
     full_env = {**os.environ, **env}
+    argv = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", module, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", module, *argv],
             env=full_env,
             cwd=ROOT,
             stdout=out,

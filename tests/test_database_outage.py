@@ -5,6 +5,7 @@ once the server is back, the same process recovers without a restart."""
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from shared.clock import FakeClock
 from tests import postgres
@@ -31,11 +32,14 @@ async def test_postgres_outage_is_503_then_recovers(tmp_path: Path, clock: FakeC
         )
         async with issuer_client(settings, clock) as (client, _services):
             assert 200 == (await client.post("/token", data=LOGIN)).status_code
+            errors_before = REGISTRY.get_sample_value("issuer_database_errors_total") or 0
             cluster.stop()
             down = await client.post("/token", data=LOGIN)
             assert (503, "temporarily_unavailable") == (down.status_code, down.json()["error"])
             assert int(down.headers["retry-after"]) >= 1
             assert 503 == (await client.get("/readyz")).status_code
+            errors = REGISTRY.get_sample_value("issuer_database_errors_total") or 0
+            assert errors > errors_before  # counted (the metric an operator alerts on)
             assert 200 == (await client.get("/.well-known/jwks.json")).status_code
             assert 200 == (await client.get("/.well-known/openid-configuration")).status_code
             cluster.start()

@@ -29,6 +29,7 @@ from issuer.grants.client_credentials import client_credentials_grant
 from issuer.grants.password import password_grant
 from issuer.grants.refresh_token import refresh_token_grant
 from issuer.keys.keyring import NoSigningKey
+from issuer.metrics import TOKEN_LATENCY, TOKEN_REQUESTS, UNKNOWN_GRANT
 from issuer.resources import scopes_for, target
 from issuer.services import IssuerServices, Services
 from issuer.tokens import access_token_claims, sign_access_token
@@ -161,13 +162,14 @@ async def token(request: Request, services: Services) -> JSONResponse:
         level = logging.INFO
         return response
     finally:
+        duration = time.perf_counter() - started
+        # The grant once validated ("unknown" when the request failed before that).
+        grant = log.get("grant", UNKNOWN_GRANT)
+        TOKEN_REQUESTS.labels(grant, log["outcome"]).inc()
+        TOKEN_LATENCY.labels(grant).observe(duration)
         # One line per token request; never a password, a secret or the token.
         logger.log(
             level,
             "token request",
-            extra={
-                **log,
-                "remote": address,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            },
+            extra={**log, "remote": address, "duration_ms": round(duration * 1000, 2)},
         )

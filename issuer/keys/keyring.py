@@ -76,6 +76,12 @@ class KeyRing:
             self.jwks = jwks_document(sched.published_keys(keys, now, schedule))
             self.refreshed_at = now
 
+    @property
+    def keys(self) -> list[SigningKey]:
+        """Every key in the table, as the last refresh read them."""
+        with self._lock:
+            return list(self._keys)
+
     def _decrypt(self, kid: str) -> RSAPrivateKey | None:
         try:
             return self.lifecycle.store.private_key(kid)

@@ -113,17 +113,22 @@ def _validate_strings(claims: Mapping[str, Any], _expected: Expected) -> None:
 
 ClaimRule = Callable[[Mapping[str, Any], Expected], None]
 
-CLAIM_RULES: tuple[tuple[str, ClaimRule], ...] = (
-    ("required claims are present", _validate_required),
-    ("iss is the issuer", _validate_iss),
-    ("aud names this API", _validate_aud),
-    ("exp has not passed", _validate_exp),
-    ("nbf has passed", _validate_nbf),
-    ("iat is not in the future", _validate_iat),
-    ("sub, client_id, jti, scope are strings", _validate_strings),
+# (id, what it checks, the check): the id labels metrics and InvalidToken.rule.
+CLAIM_RULES: tuple[tuple[str, str, ClaimRule], ...] = (
+    ("required", "required claims are present", _validate_required),
+    ("iss", "iss is the issuer", _validate_iss),
+    ("aud", "aud names this API", _validate_aud),
+    ("exp", "exp has not passed", _validate_exp),
+    ("nbf", "nbf has passed", _validate_nbf),
+    ("iat", "iat is not in the future", _validate_iat),
+    ("claim_types", "sub, client_id, jti, scope are strings", _validate_strings),
 )
 
 
 def validate_claims(claims: Mapping[str, Any], expected: Expected) -> None:
-    for _name, rule in CLAIM_RULES:
-        rule(claims, expected)
+    for rule_id, _what, rule in CLAIM_RULES:
+        try:
+            rule(claims, expected)
+        except InvalidToken as refused:
+            refused.rule = rule_id
+            raise

@@ -44,8 +44,14 @@ class InvalidRequest(BearerError):
 
 
 class InvalidToken(BearerError):
+    """`rule` names the check that failed, from a fixed set (for metrics and the inspector)."""
+
     status_code = 401
     error = "invalid_token"
+
+    def __init__(self, description: str, rule: str = "malformed") -> None:
+        super().__init__(description)
+        self.rule = rule
 
 
 class InsufficientScope(BearerError):

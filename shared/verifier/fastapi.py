@@ -29,6 +29,7 @@ from shared.verifier.errors import (
     BearerError,
     InsufficientScope,
     InvalidRequest,
+    InvalidToken,
     KeysUnavailable,
     MissingCredentials,
     VerifierError,
@@ -112,15 +113,18 @@ class BearerAuth(OAuth2):
     async def __call__(  # type: ignore[override]
         self, connection: HTTPConnection, security_scopes: SecurityScopes
     ) -> Principal:
-        if connection.scope["type"] != "websocket":
-            return await self._authenticate(bearer_token(connection), security_scopes)
-        # Refused before the handshake is accepted: the client sees the close code.
+        websocket = connection.scope["type"] == "websocket"
+        observer = self.verifier.observer
         try:
-            return await self._authenticate(websocket_token(connection), security_scopes)
-        except KeysUnavailable as error:
-            raise WebSocketException(TRY_AGAIN_LATER, error.description) from None
+            token = websocket_token(connection) if websocket else bearer_token(connection)
+            principal = await self._authenticate(token, security_scopes)
         except VerifierError as error:
-            raise WebSocketException(POLICY_VIOLATION, error.description) from None
+            observer.verification(outcome_of(error))
+            if websocket:
+                _close_handshake(error)
+            raise
+        observer.verification("ok")
+        return principal
 
     async def serve_until_expiry(
         self, websocket: WebSocket, principal: Principal, session: Callable[[], Awaitable[None]]
@@ -138,6 +142,7 @@ class BearerAuth(OAuth2):
     async def _authenticate(self, token: str, security_scopes: SecurityScopes) -> Principal:
         # A token verified before is well-formed by definition: skip the syntax scan.
         principal = self.verifier.cached(token)
+        self.verifier.observer.token_cache(principal is not None)
         if principal is None:
             check_token_syntax(token)
             principal = await self.verifier.verify(token)
@@ -147,6 +152,26 @@ class BearerAuth(OAuth2):
         if self.check_revocation is not None:
             await self.check_revocation.ensure_active(token, principal)
         return principal
+
+
+def outcome_of(error: VerifierError) -> str:
+    """A refusal's class, from a fixed set (a metrics label)."""
+    if isinstance(error, InvalidToken):
+        return error.rule
+    if isinstance(error, KeysUnavailable):
+        return "keys_unavailable"
+    return {
+        MissingCredentials: "missing_credentials",
+        InvalidRequest: "invalid_request",
+        InsufficientScope: "insufficient_scope",
+    }.get(type(error), "refused")
+
+
+def _close_handshake(error: VerifierError) -> None:
+    """A WebSocket refused before the handshake is accepted: the client sees the close code
+    (a server that cannot fetch keys says try again later, as HTTP's 503 does)."""
+    code = TRY_AGAIN_LATER if isinstance(error, KeysUnavailable) else POLICY_VIOLATION
+    raise WebSocketException(code, error.description) from None
 
 
 def add_bearer_error_handlers(app: FastAPI, realm: str) -> None:

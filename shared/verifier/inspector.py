@@ -71,7 +71,7 @@ async def explain(
     report.record("iss is a trusted issuer", pick)
     algorithms = (trusted or verifier.primary).algorithms
     header_ok = True
-    for rule, header_rule in HEADER_RULES:
+    for _id, rule, header_rule in HEADER_RULES:
         header_ok &= report.record(rule, partial(header_rule, header, algorithms))
     if trusted is None or not header_ok:
         report.skip("kid is published by the issuer", "needs a trusted issuer and a good header")
@@ -79,7 +79,7 @@ async def explain(
     else:
         await _key_and_signature(report, verifier, trusted, token, header["kid"])
     expected = verifier.expected(trusted or verifier.primary)
-    for rule, claim_rule in CLAIM_RULES:
+    for _id, rule, claim_rule in CLAIM_RULES:
         if rule in skip:
             report.skip(rule, "not asked for")
             continue

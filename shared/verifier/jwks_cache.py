@@ -34,6 +34,7 @@ from shared.verifier.keyset import (
     metadata_url,
     parse_jwks,
 )
+from shared.verifier.observer import NO_OBSERVER, VerifierObserver
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +77,10 @@ class JwksCache:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock = system_clock,
         sleep: Sleep = asyncio.sleep,
+        observer: VerifierObserver = NO_OBSERVER,
     ) -> None:
         self.issuer = issuer
+        self.observer = observer
         self.policy = policy
         self._jwks_url = jwks_url
         self._transport = transport
@@ -133,7 +136,7 @@ class JwksCache:
         if not self._usable(now):
             raise KeysUnavailable("the issuer's keys are not available yet")
         if kid not in self._keys:
-            raise InvalidToken("the token is signed with an unknown key")
+            raise InvalidToken("the token is signed with an unknown key", "unknown_key")
         return self._keys[kid]
 
     async def refresh(self) -> bool:
@@ -186,6 +189,7 @@ class JwksCache:
                 "fetching the issuer's keys failed; keeping the last good key set",
                 extra={"error": self._last_error, "keys": len(self._keys)},
             )
+            self.observer.jwks_fetch(self.issuer, "error")
             return False
         self._failures = 0
         self._last_error = None
@@ -202,6 +206,9 @@ class JwksCache:
             self._keys = parse_jwks(response.content)
             self._etag = response.headers.get("etag")
             logger.info("loaded the issuer's keys", extra={"kids": sorted(self._keys)})
+        outcome = "not_modified" if response.status_code == 304 else "ok"
+        self.observer.jwks_fetch(self.issuer, outcome)
+        self.observer.keys_loaded(self.issuer, now)
         lifetime = max_age(response.headers.get("cache-control"))
         lifetime = self.policy.min_ttl if lifetime is None else lifetime
         self._loaded_at = now

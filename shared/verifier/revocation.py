@@ -58,7 +58,7 @@ class RevocationCheck:
         answer = await self._introspect(token)
         if answer.get("active") is not True:
             self._active_until.pop(token, None)
-            raise InvalidToken("the token has been revoked")
+            raise InvalidToken("the token has been revoked", "revoked")
         if len(self._active_until) >= self._max_entries:
             self._active_until.clear()  # crude but bounded; entries are short-lived anyway
         self._active_until[token] = min(now + self._positive_ttl, principal.expires_at)

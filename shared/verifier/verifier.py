@@ -28,6 +28,7 @@ from shared.clock import Clock, system_clock
 from shared.verifier.claims import Expected, read_claims, validate_claims
 from shared.verifier.errors import InvalidToken
 from shared.verifier.jwks_cache import JwksCache
+from shared.verifier.observer import NO_OBSERVER, VerifierObserver
 from shared.verifier.principal import Principal
 from shared.verifier.token_cache import VerifiedToken, VerifiedTokenCache
 from shared.verifier.trusted_issuer import TrustedIssuer
@@ -84,18 +85,23 @@ def _check_kid(header: dict[str, Any], _algorithms: frozenset[str]) -> None:
 
 HeaderRule = Callable[[dict[str, Any], frozenset[str]], None]
 
-HEADER_RULES: tuple[tuple[str, HeaderRule], ...] = (
-    ("alg is allowed", _check_alg),
-    ("typ is at+jwt", _check_typ),
-    ("no critical extensions", _check_crit),
-    ("kid names a key", _check_kid),
+# (id, what it checks, the check): the id labels metrics and InvalidToken.rule.
+HEADER_RULES: tuple[tuple[str, str, HeaderRule], ...] = (
+    ("alg", "alg is allowed", _check_alg),
+    ("typ", "typ is at+jwt", _check_typ),
+    ("crit", "no critical extensions", _check_crit),
+    ("kid", "kid names a key", _check_kid),
 )
 
 
 def check_header(header: dict[str, Any], algorithms: frozenset[str]) -> str:
     """Applies the header rules; returns the kid."""
-    for _name, rule in HEADER_RULES:
-        rule(header, algorithms)
+    for rule_id, _what, rule in HEADER_RULES:
+        try:
+            rule(header, algorithms)
+        except InvalidToken as refused:
+            refused.rule = rule_id
+            raise
     kid: str = header["kid"]
     return kid
 
@@ -115,6 +121,7 @@ class AccessTokenVerifier:
         cache: VerifiedTokenCache | None = None,
         algorithms: Collection[str] = frozenset({ALGORITHM}),
         max_token_bytes: int = MAX_TOKEN_BYTES,
+        observer: VerifierObserver = NO_OBSERVER,
     ) -> None:
         if jwks is not None:
             if audience is None or issuers:
@@ -126,6 +133,7 @@ class AccessTokenVerifier:
         if len(self.issuers) != len(issuers):
             raise ValueError("each issuer may be trusted once")
         self.leeway = leeway
+        self.observer = observer
         self.clock = clock
         self._cache = VerifiedTokenCache() if cache is None else cache
         self.max_token_bytes = max_token_bytes
@@ -191,10 +199,10 @@ class AccessTokenVerifier:
         """The configured issuer the token names; refused when it names no trusted one."""
         iss = claims.get("iss")
         if iss is None:
-            raise InvalidToken("the token has no iss claim")
+            raise InvalidToken("the token has no iss claim", "issuer")
         trusted = self.issuers.get(iss) if isinstance(iss, str) else None
         if trusted is None:
-            raise InvalidToken("the token comes from another issuer")
+            raise InvalidToken("the token comes from another issuer", "issuer")
         return trusted
 
     def expected(self, trusted: TrustedIssuer) -> Expected:
@@ -204,6 +212,6 @@ class AccessTokenVerifier:
         try:
             self._jws.decode_complete(token, key, algorithms=sorted(algorithms))
         except jwt.InvalidSignatureError:
-            raise InvalidToken("the token's signature does not verify") from None
+            raise InvalidToken("the token's signature does not verify", "signature") from None
         except jwt.PyJWTError:
             raise InvalidToken("the token is malformed") from None
