@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 COMPOSE_PROJECT ?= jwtkit
 
-.PHONY: install run test test-fast lint e2e bench up down logs lock
+.PHONY: install run test test-fast lint e2e e2e-ha bench up down up-ha down-ha logs lock
 
 $(PY): pyproject.toml requirements.lock
 	scripts/install
@@ -28,7 +28,11 @@ lint: $(PY)
 	$(VENV)/bin/mypy
 
 e2e: $(PY)
-	$(PY) -m pytest -m e2e tests/e2e
+	$(PY) -m pytest -m "e2e and not e2e_ha" tests/e2e
+
+# Fault tests against the HA stack (docker-compose.ha.yml); CI sets POSTGRES_IMAGE/NGINX_IMAGE.
+e2e-ha: $(PY)
+	$(PY) -m pytest -m e2e_ha tests/e2e
 
 bench: $(PY)
 	$(PY) -m benchmarks
@@ -38,6 +42,14 @@ up:
 
 down:
 	docker compose down
+
+HA_COMPOSE := docker compose -f docker-compose.yml -f docker-compose.ha.yml
+
+up-ha:
+	$(HA_COMPOSE) up --build -d --wait
+
+down-ha:
+	$(HA_COMPOSE) down
 
 logs:
 	docker compose logs -f
