@@ -52,6 +52,7 @@ def create_app(
                 observer=observer,
             ),
             entry.audience,
+            entry.algorithms or settings.algorithms,
         )
         for entry in settings.trusted_issuers
     ]

@@ -3,12 +3,13 @@
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from shared.settings import parse_duration
+from shared.settings import parse_duration, parse_list
 from shared.verifier import JwksPolicy
 
 Seconds = Annotated[float, Field(gt=0)]
+Algorithm = Literal["RS256", "PS256", "ES256", "EdDSA"]
 
 
 def _issuer_identifier(value: str) -> str:
@@ -26,6 +27,7 @@ class TrustedIssuerSettings(BaseModel):
     issuer: str
     audience: str | list[str]
     jwks_url: str | None = None
+    algorithms: list[Algorithm] | None = None  # default: RESOURCE_API_ALGORITHMS
 
     _issuer = field_validator("issuer")(_issuer_identifier)
 
@@ -47,6 +49,8 @@ class ResourceApiSettings(BaseSettings):
     audience: str = Field(default="resource-api", min_length=1)
     # Several trusted issuers (JSON): replaces the three single-issuer settings above.
     issuers: list[TrustedIssuerSettings] | None = None
+    # The signing algorithms accepted (a key's own algorithm must be one of them).
+    algorithms: Annotated[list[Algorithm], NoDecode] = Field(default=["RS256"], min_length=1)
     leeway: float = Field(default=30, ge=0, le=60)
     realm: str = Field(default="resource-api", pattern=r'^[^"\\]+$')
 
@@ -72,6 +76,7 @@ class ResourceApiSettings(BaseSettings):
     )(parse_duration)
 
     _issuer_url = field_validator("issuer_url")(_issuer_identifier)
+    _algorithms = field_validator("algorithms", mode="before")(parse_list)
 
     @model_validator(mode="after")
     def _bounds(self) -> Self:
@@ -100,7 +105,10 @@ class ResourceApiSettings(BaseSettings):
             return self.issuers
         return [
             TrustedIssuerSettings(
-                issuer=self.issuer_url, audience=self.audience, jwks_url=self.jwks_url
+                issuer=self.issuer_url,
+                audience=self.audience,
+                jwks_url=self.jwks_url,
+                algorithms=self.algorithms,
             )
         ]
 

@@ -1,16 +1,26 @@
-"""JSON Web Key helpers for RSA signing keys (RFC 7517, RFC 7518 §6.3, RFC 7638)."""
+"""JSON Web Key helpers for signing keys (RFC 7517; RSA: RFC 7518 §6.3; EC: RFC 7518 §6.2;
+OKP Ed25519: RFC 8037), each with its RFC 7638 thumbprint as `kid`."""
 
 import base64
 import hashlib
 import json
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 Jwk = dict[str, Any]
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
-# RFC 7638 §3.2: the thumbprint of an RSA key covers exactly these members.
-_RSA_THUMBPRINT_MEMBERS = ("e", "kty", "n")
+# RFC 7638 §3.2 and RFC 8037 §2: the thumbprint covers exactly these members, per key type.
+_THUMBPRINT_MEMBERS = {
+    "RSA": ("e", "kty", "n"),
+    "EC": ("crv", "kty", "x", "y"),
+    "OKP": ("crv", "kty", "x"),
+}
+# The algorithm each key type signs with here (an RSA key: RS256 or PS256, as configured).
+KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "EdDSA": "OKP"}
 
 
 def b64url_uint(value: int) -> str:
@@ -23,17 +33,56 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def rsa_thumbprint(jwk: Jwk) -> str:
-    """RFC 7638 JWK thumbprint (SHA-256) of an RSA JWK, base64url encoded."""
-    # RFC 7638 §3: members in lexicographic order, no whitespace.
+def thumbprint(jwk: Jwk) -> str:
+    """RFC 7638 JWK thumbprint (SHA-256) of a public JWK, base64url encoded."""
+    # RFC 7638 §3: the required members only, in lexicographic order, no whitespace.
+    members = _THUMBPRINT_MEMBERS[jwk["kty"]]
     canonical = json.dumps(
-        {name: jwk[name] for name in _RSA_THUMBPRINT_MEMBERS}, separators=(",", ":"), sort_keys=True
+        {name: jwk[name] for name in members}, separators=(",", ":"), sort_keys=True
     )
     return b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
 
 
-def rsa_public_jwk(public_key: RSAPublicKey) -> Jwk:
-    """The public JWK a verifier needs: never a private member; `kid` is the RFC 7638 thumbprint."""
-    numbers = public_key.public_numbers()
-    jwk: Jwk = {"kty": "RSA", "n": b64url_uint(numbers.n), "e": b64url_uint(numbers.e)}
-    return {**jwk, "use": "sig", "alg": "RS256", "kid": rsa_thumbprint(jwk)}
+def rsa_thumbprint(jwk: Jwk) -> str:
+    return thumbprint(jwk)
+
+
+def public_jwk(public_key: PublicKey, algorithm: str = "RS256") -> Jwk:
+    """The public JWK a verifier needs: never a private member; `kid` is the RFC 7638
+    thumbprint; `alg` says which algorithm the key is for."""
+    jwk: Jwk
+    if isinstance(public_key, rsa.RSAPublicKey):
+        numbers = public_key.public_numbers()
+        jwk = {"kty": "RSA", "n": b64url_uint(numbers.n), "e": b64url_uint(numbers.e)}
+    elif isinstance(public_key, ec.EllipticCurvePublicKey):
+        if not isinstance(public_key.curve, ec.SECP256R1):
+            raise ValueError("only P-256 EC keys are supported")
+        point = public_key.public_numbers()
+        # RFC 7518 §6.2.1.2: coordinates padded to the curve's full size (32 octets).
+        jwk = {
+            "kty": "EC",
+            "crv": "P-256",
+            "x": b64url(point.x.to_bytes(32, "big")),
+            "y": b64url(point.y.to_bytes(32, "big")),
+        }
+    else:
+        raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw)}
+    if KEY_TYPES.get(algorithm) != jwk["kty"]:
+        raise ValueError(f"a {jwk['kty']} key cannot sign {algorithm}")
+    return {**jwk, "use": "sig", "alg": algorithm, "kid": thumbprint(jwk)}
+
+
+def rsa_public_jwk(public_key: rsa.RSAPublicKey) -> Jwk:
+    return public_jwk(public_key, "RS256")
+
+
+def generate_private_key(algorithm: str) -> PrivateKey:
+    """A new signing key for `algorithm`: RSA 2048, P-256 or Ed25519."""
+    if algorithm in ("RS256", "PS256"):
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if algorithm == "ES256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if algorithm == "EdDSA":
+        return ed25519.Ed25519PrivateKey.generate()
+    raise ValueError(f"unsupported signing algorithm {algorithm}")

@@ -13,7 +13,12 @@ import jwt
 from shared.verifier.claims import CLAIM_RULES, read_claims
 from shared.verifier.errors import InvalidToken, KeysUnavailable
 from shared.verifier.trusted_issuer import TrustedIssuer
-from shared.verifier.verifier import HEADER_RULES, AccessTokenVerifier, read_header
+from shared.verifier.verifier import (
+    HEADER_RULES,
+    AccessTokenVerifier,
+    check_signature,
+    read_header,
+)
 
 Outcome = Literal["pass", "fail", "skipped"]
 
@@ -118,6 +123,5 @@ async def _key_and_signature(
         report.skip("signature verifies", "no key to check it with")
         return
     key = report.key
-    report.record(
-        "signature verifies", lambda: verifier.check_signature(token, key, trusted.algorithms)
-    )
+    header = report.header or {}
+    report.record("signature verifies", partial(check_signature, token, header, key))

@@ -8,11 +8,10 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from shared.access_token import ALGORITHM
+from shared.verifier.signatures import key_algorithm, load_key
 
 logger = logging.getLogger(__name__)
 
-MIN_RSA_BITS = 2048
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
 
 
@@ -38,8 +37,10 @@ def jwks_uri_from_metadata(body: bytes, issuer: str) -> str:
 
 
 def parse_jwks(body: bytes) -> dict[str, jwt.PyJWK]:
-    """The usable keys by kid: RSA, for signatures, RS256, with a kid; others are skipped
-    (logged here, once per fetch, never per request). A kid that names two keys is ambiguous:
+    """The usable keys by kid: for signatures, of a supported type and curve (RSA of 2048
+    bits or more for RS256 or PS256, EC P-256 for ES256, OKP Ed25519 for EdDSA), with a kid,
+    each bound to its one algorithm; others are skipped (logged here, once per fetch, never
+    per request). A kid that names two keys is ambiguous:
     both are dropped, and the other keys stay usable."""
     document = _json_object(body, "JWKS")
     entries = document.get("keys")
@@ -67,24 +68,17 @@ def _usable_key(entry: Any) -> jwt.PyJWK | None:
     if not isinstance(entry, dict):
         return None
     kid = entry.get("kid")
-    if (
-        entry.get("kty") != "RSA"
-        or entry.get("use", "sig") != "sig"
-        or entry.get("alg", ALGORITHM) != ALGORITHM
-        or not isinstance(kid, str)
-        or not kid
-    ):
+    algorithm = key_algorithm(entry)
+    if algorithm is None or entry.get("use", "sig") != "sig" or not isinstance(kid, str) or not kid:
         return None
     try:
-        # The key's algorithm is fixed here, by us: a token's header never chooses it.
-        key = jwt.PyJWK(entry, algorithm=ALGORITHM)
-    except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError):
-        logger.warning("skipping a malformed key in the JWKS", extra={"kid": kid})
+        # The key's algorithm is fixed here, from the key: a token's header never chooses it.
+        return load_key(entry, algorithm)
+    except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError) as error:
+        logger.warning(
+            "skipping an unusable key in the JWKS", extra={"kid": kid, "error": str(error)}
+        )
         return None
-    if key.key.key_size < MIN_RSA_BITS:
-        logger.warning("skipping an RSA key shorter than 2048 bits", extra={"kid": kid})
-        return None
-    return key
 
 
 def max_age(cache_control: str | None) -> float | None:

@@ -22,25 +22,26 @@ from typing import Any
 
 import httpx
 import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.access_token import ALGORITHM, TYPE
 from shared.clock import Clock
-from shared.jwk import b64url, rsa_public_jwk
+from shared.jwk import PrivateKey, b64url, generate_private_key, public_jwk
 from shared.verifier.jwks_cache import JwksCache
+from shared.verifier.signatures import SUPPORTED
 from shared.verifier.verifier import AccessTokenVerifier
 
 # Generating an RSA key takes tens of milliseconds: a test suite makes thousands of fake
-# issuers. Keys are reused across instances by (issuer, index), so two issuers never share
-# a key (a token from one never verifies under the other), and a rotation gets a new one.
-_KEYS: dict[tuple[str, int], rsa.RSAPrivateKey] = {}
+# issuers. Keys are reused across instances by (issuer, algorithm, index), so two issuers
+# never share a key (a token from one never verifies under the other), and a rotation gets
+# a new one.
+_KEYS: dict[tuple[str, str, int], PrivateKey] = {}
 _FOREIGN = -1
 
 
-def _key(issuer: str, index: int) -> rsa.RSAPrivateKey:
-    if (issuer, index) not in _KEYS:
-        _KEYS[issuer, index] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return _KEYS[issuer, index]
+def _key(issuer: str, algorithm: str, index: int) -> PrivateKey:
+    if (issuer, algorithm, index) not in _KEYS:
+        _KEYS[issuer, algorithm, index] = generate_private_key(algorithm)
+    return _KEYS[issuer, algorithm, index]
 
 
 class FakeIssuer:
@@ -52,23 +53,23 @@ class FakeIssuer:
         *,
         clock: Clock = time.time,
     ) -> None:
-        if algorithm != ALGORITHM:
-            raise ValueError(f"the verifier accepts {ALGORITHM} tokens only")
+        if algorithm not in SUPPORTED:
+            raise ValueError(f"the verifier supports {', '.join(SUPPORTED)}")
         self.issuer = issuer.rstrip("/")
         self.audience = audience
         self.algorithm = algorithm
         self.clock = clock
         self.requests: Counter[str] = Counter()
-        self.keys: dict[str, rsa.RSAPrivateKey] = {}  # published, by kid
+        self.keys: dict[str, PrivateKey] = {}  # published, by kid
         self._rotations = 0
         self.signing_kid = self.rotate()
-        self._foreign = _key(self.issuer, _FOREIGN)  # signs foreign_key=True tokens
+        self._foreign = _key(self.issuer, algorithm, _FOREIGN)  # signs foreign_key=True tokens
 
     def rotate(self) -> str:
         """A new signing key, published beside the old ones (which keep verifying)."""
-        key = _key(self.issuer, self._rotations)
+        key = _key(self.issuer, self.algorithm, self._rotations)
         self._rotations += 1
-        kid = str(rsa_public_jwk(key.public_key())["kid"])
+        kid = str(public_jwk(key.public_key(), self.algorithm)["kid"])
         self.keys[kid] = key
         self.signing_kid = kid
         return kid
@@ -110,18 +111,25 @@ class FakeIssuer:
         kid = kid or self.signing_kid
         key = self._foreign if foreign_key else self.keys[kid]
         jose = {"alg": self.algorithm, "typ": typ, "kid": kid, **(header or {})}
-        return sign(jose, body, key)
+        return sign(jose, body, key, self.algorithm)
 
     def jwks(self) -> dict[str, Any]:
-        return {"keys": [rsa_public_jwk(key.public_key()) for key in self.keys.values()]}
+        keys = [public_jwk(key.public_key(), self.algorithm) for key in self.keys.values()]
+        return {"keys": keys}
 
     def transport(self) -> httpx.MockTransport:
         """Discovery and JWKS, in process: give it to the verifier's httpx client."""
         return httpx.MockTransport(self.respond)
 
     def verifier(self, **kwargs: Any) -> AccessTokenVerifier:
-        """An AccessTokenVerifier wired to this issuer (`audience`, `clock` by default ours)."""
-        options: dict[str, Any] = {"audience": self.audience, "clock": self.clock, **kwargs}
+        """An AccessTokenVerifier wired to this issuer (`audience`, `clock` and `algorithms` by
+        default ours)."""
+        options: dict[str, Any] = {
+            "audience": self.audience,
+            "clock": self.clock,
+            "algorithms": [self.algorithm],
+            **kwargs,
+        }
         cache = JwksCache(self.issuer, transport=self.transport(), clock=options["clock"])
         return AccessTokenVerifier(cache, **options)
 
@@ -145,14 +153,20 @@ class FakeIssuer:
         return httpx.Response(200, headers=headers, stream=httpx.ByteStream(content))
 
 
-def sign(header: Mapping[str, Any], claims: Mapping[str, Any], key: rsa.RSAPrivateKey) -> str:
+def sign(
+    header: Mapping[str, Any],
+    claims: Mapping[str, Any],
+    key: PrivateKey,
+    algorithm: str = ALGORITHM,
+) -> str:
     """A JWS with exactly this header and these claims (members set to None left out),
-    signed RS256 by `key` whatever the header says: for tokens no library would mint."""
+    signed with `algorithm` by `key` whatever the header says: for tokens no library would
+    mint."""
 
     def segment(members: Mapping[str, Any]) -> str:
         present = {name: value for name, value in members.items() if value is not None}
         return b64url(json.dumps(present).encode())
 
     signing_input = f"{segment(header)}.{segment(claims)}"
-    signature = jwt.get_algorithm_by_name(ALGORITHM).sign(signing_input.encode(), key)
+    signature = jwt.get_algorithm_by_name(algorithm).sign(signing_input.encode(), key)
     return f"{signing_input}.{b64url(signature)}"

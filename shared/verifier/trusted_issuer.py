@@ -5,6 +5,7 @@ from collections.abc import Collection
 
 from shared.access_token import ALGORITHM
 from shared.verifier.jwks_cache import JwksCache
+from shared.verifier.signatures import SUPPORTED
 
 
 class TrustedIssuer:
@@ -22,6 +23,13 @@ class TrustedIssuer:
             raise ValueError(f"{self.issuer}: name at least one audience, none empty")
         if not self.algorithms:
             raise ValueError(f"{self.issuer}: allow at least one algorithm")
+        unsupported = self.algorithms - frozenset(SUPPORTED)
+        if unsupported:
+            # Never HS* (a public key used as a shared secret) nor none: RFC 8725 §3.1.
+            raise ValueError(
+                f"{self.issuer}: unsupported algorithms {sorted(unsupported)};"
+                f" choose among {', '.join(SUPPORTED)}"
+            )
 
     def __repr__(self) -> str:
         return f"TrustedIssuer({self.issuer!r}, audiences={sorted(self.audiences)})"
