@@ -49,7 +49,9 @@ class IssuerSettings(BaseSettings):
     jwks_max_age: int = Field(default=300, ge=0)
     key_rotation_interval: Seconds = 30 * 86400
     key_publish_ahead: Seconds = 3600
-    key_size: Literal[2048, 3072, 4096] = 2048
+    key_size: Literal[2048, 3072, 4096] = 2048  # RSA keys (RS256, PS256)
+    # What new keys sign with; a change takes effect through the normal rotation.
+    signing_alg: Literal["RS256", "PS256", "ES256", "EdDSA"] = "RS256"
     key_check_interval: Seconds = 5
     # A process whose last successful key refresh is older than this stops signing.
     key_stale_after: Seconds = 60

@@ -26,6 +26,8 @@ class SigningKeyRow(Base):
     # One key per rotation, even with several issuer processes racing to create it:
     # the loser's INSERT fails on this constraint.
     generation: Mapped[int] = mapped_column(unique=True)
+    # The JWS alg it signs with (ISSUER_SIGNING_ALG when it was made).
+    algorithm: Mapped[str] = mapped_column(String(16), server_default="RS256")
     public_jwk: Mapped[str] = mapped_column(Text)
     private_pem: Mapped[bytes | None] = mapped_column(LargeBinary)
     encrypted: Mapped[bool]

@@ -17,7 +17,7 @@ from issuer.keys.keyring import KeyRing
 from issuer.models import RefreshTokenRow, RevokedAccessTokenRow
 from issuer.refresh_tokens import RefreshTokens, token_hash
 from issuer.users import UserStore
-from shared.access_token import ALGORITHM
+from shared.verifier.signatures import key_algorithm
 
 INACTIVE: dict[str, Any] = {"active": False}
 
@@ -107,11 +107,14 @@ class TokenStatus:
             keys = {key["kid"]: key for key in json.loads(self._keyring.jwks.body)["keys"]}
             if kid not in keys:
                 return None
-            key = jwt.PyJWK(keys[kid], algorithm=ALGORITHM)
+            algorithm = key_algorithm(keys[kid])
+            if algorithm is None:
+                return None
+            key = jwt.PyJWK(keys[kid], algorithm=algorithm)
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key.key,
-                algorithms=[ALGORITHM],
+                algorithms=[algorithm],
                 issuer=self._issuer,
                 # Times are the caller's, on the injected clock; PyJWT would use the machine's.
                 options={

@@ -1,13 +1,13 @@
-"""Access tokens as RFC 9068 JWTs, signed RS256."""
+"""Access tokens as RFC 9068 JWTs, signed with the active key's algorithm."""
 
 import uuid
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from shared.access_token import ALGORITHM
 from shared.access_token import TYPE as ACCESS_TOKEN_TYPE
+from shared.jwk import PrivateKey
 
 
 def access_token_claims(
@@ -39,7 +39,9 @@ def access_token_claims(
     return claims
 
 
-def sign_access_token(claims: dict[str, Any], kid: str, key: RSAPrivateKey) -> str:
+def sign_access_token(
+    claims: dict[str, Any], kid: str, key: PrivateKey, algorithm: str = ALGORITHM
+) -> str:
     return jwt.encode(
-        claims, key, algorithm=ALGORITHM, headers={"typ": ACCESS_TOKEN_TYPE, "kid": kid}
+        claims, key, algorithm=algorithm, headers={"typ": ACCESS_TOKEN_TYPE, "kid": kid}
     )

@@ -70,7 +70,11 @@ def key_store(settings: IssuerSettings, engine: Engine, *, upgrade: bool = True)
 def key_lifecycle(
     settings: IssuerSettings, engine: Engine, *, upgrade: bool = True
 ) -> KeyLifecycle:
-    return KeyLifecycle(key_store(settings, engine, upgrade=upgrade), key_schedule(settings))
+    return KeyLifecycle(
+        key_store(settings, engine, upgrade=upgrade),
+        key_schedule(settings),
+        settings.signing_alg,
+    )
 
 
 def user_store(settings: IssuerSettings, engine: Engine, clock: Clock) -> UserStore:

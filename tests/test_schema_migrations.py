@@ -55,6 +55,8 @@ def test_unversioned_database_of_the_hold_up_release_is_adopted(tmp_path: Path) 
     engine = database_engine(settings)
     hold_up_tables = ("users", "signing_keys", "login_failures", "key_encryption")
     Base.metadata.create_all(engine, tables=[Base.metadata.tables[t] for t in hold_up_tables])
+    with engine.begin() as connection:  # as that release made it: before signing algorithms
+        connection.exec_driver_sql("ALTER TABLE signing_keys DROP COLUMN algorithm")
     assert current_revision(engine) is None
     open_database(settings)
     assert head_revision() == current_revision(engine)

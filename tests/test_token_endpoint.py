@@ -297,7 +297,7 @@ async def test_request_log_records_the_real_outcome(
             def broken(now: float) -> None:
                 raise RuntimeError("a bug")
 
-            monkeypatch.setattr(services.keyring, "signing_key", broken)
+            monkeypatch.setattr(services.keyring, "signer", broken)
             failed = await _post(client, "username=alice&password=correct+horse")
             monkeypatch.undo()
             for _ in range(11):

@@ -56,13 +56,10 @@ async def test_discovery_documents(settings: IssuerSettings, clock: FakeClock, p
         "token_endpoint_auth_signing_alg_values_supported"
     ]
     assert ["admin", "profile"] == document["scopes_supported"]
-    for member in (
-        "authorization_endpoint",
-        "response_types_supported",
-        "subject_types_supported",
-        "id_token_signing_alg_values_supported",
-    ):
+    for member in ("authorization_endpoint", "response_types_supported", "subject_types_supported"):
         assert member in document
+    # No ID tokens are issued: their signing algorithms are not advertised.
+    assert "id_token_signing_alg_values_supported" not in document
 
 
 async def test_authorize_answers_unsupported_response_type(

@@ -109,7 +109,7 @@ async def _issue_token(
     granted = await grant(GrantRequest(form, client, address, services))
     now = services.clock()
     try:
-        kid, key = services.keyring.signing_key(now)
+        kid, key, algorithm = services.keyring.signer(now)
     except NoSigningKey:
         raise TemporarilyUnavailable("no signing key is ready; try again shortly") from None
     claims = access_token_claims(
@@ -122,7 +122,7 @@ async def _issue_token(
         ttl=settings.access_token_ttl,
         now=now,
     )
-    token = sign_access_token(claims, kid, key)
+    token = sign_access_token(claims, kid, key, algorithm)
     log["kid"] = kid
     body = {
         "access_token": token,

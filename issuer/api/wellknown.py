@@ -52,7 +52,9 @@ def authorization_server_metadata(settings: IssuerSettings) -> dict[str, Any]:
         "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
         "scopes_supported": sorted(settings.scopes),
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
+        # No id_token_signing_alg_values_supported: no ID tokens are issued, so none are
+        # advertised. RFC 8414 defines no member for the access tokens' algorithm: clients
+        # read it from each key's `alg` in the JWKS.
         "claims_supported": [
             "iss",
             "sub",

@@ -14,14 +14,14 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from typing import NamedTuple
 
 from issuer.keys import schedule as sched
 from issuer.keys.lifecycle import KeyLifecycle
 from issuer.keys.schedule import KeyState, SigningKey
 from issuer.keys.store import KeyDecryptionFailed
 from shared.clock import Clock
+from shared.jwk import PrivateKey
 
 logger = logging.getLogger(__name__)
 
@@ -43,13 +43,19 @@ def jwks_document(keys: list[SigningKey]) -> JwksDocument:
     return JwksDocument(body=body, etag=etag, kids=tuple(key.kid for key in keys))
 
 
+class Signer(NamedTuple):
+    kid: str
+    key: PrivateKey
+    algorithm: str
+
+
 class KeyRing:
     def __init__(self, lifecycle: KeyLifecycle, clock: Clock, stale_after: float) -> None:
         self.lifecycle = lifecycle
         self._clock = clock
         self.stale_after = stale_after
         self._keys: list[SigningKey] = []
-        self._private: dict[str, RSAPrivateKey] = {}
+        self._private: dict[str, PrivateKey] = {}
         self._lock = threading.Lock()
         self.jwks = jwks_document([])
         self.refreshed_at: float | None = None
@@ -82,7 +88,7 @@ class KeyRing:
         with self._lock:
             return list(self._keys)
 
-    def _decrypt(self, kid: str) -> RSAPrivateKey | None:
+    def _decrypt(self, kid: str) -> PrivateKey | None:
         try:
             return self.lifecycle.store.private_key(kid)
         except KeyDecryptionFailed as error:
@@ -93,8 +99,9 @@ class KeyRing:
     def stale(self, now: float) -> bool:
         return self.refreshed_at is None or now - self.refreshed_at > self.stale_after
 
-    def signing_key(self, now: float) -> tuple[str, RSAPrivateKey]:
-        """The key that signs at `now`; a pre-published next key takes over at its activation."""
+    def signer(self, now: float) -> Signer:
+        """The key that signs at `now`, with its algorithm; a pre-published next key takes
+        over at its activation."""
         if self.stale(now):
             raise NoSigningKey("the signing keys have not been refreshed recently")
         with self._lock:
@@ -102,7 +109,11 @@ class KeyRing:
             private = self._private.get(active.kid) if active else None
         if active is None or private is None:
             raise NoSigningKey("no active signing key is loaded")
-        return active.kid, private
+        return Signer(active.kid, private, active.algorithm)
+
+    def signing_key(self, now: float) -> tuple[str, PrivateKey]:
+        kid, key, _algorithm = self.signer(now)
+        return kid, key
 
     @property
     def ready(self) -> bool:

@@ -21,14 +21,19 @@ class Rotation:
 
 
 class KeyLifecycle:
-    def __init__(self, store: KeyStore, schedule: Schedule) -> None:
+    def __init__(self, store: KeyStore, schedule: Schedule, algorithm: str = "RS256") -> None:
         self.store = store
         self.schedule = schedule
+        self.algorithm = algorithm  # what new keys sign with (ISSUER_SIGNING_ALG)
 
     def maintain(self, now: float) -> list[SigningKey]:
         """Creates the key a rotation needs, destroys what has expired; returns all keys."""
         keys = self.store.load()
         activates_at = sched.next_activation(keys, now, self.schedule)
+        if activates_at is None and self._algorithm_changed(keys, now):
+            # A new algorithm goes through the normal rotation: its first key is published
+            # for the full publish-ahead before it signs, and the old key retires as usual.
+            activates_at = now + self.schedule.publish_ahead
         if activates_at is not None:
             self._create(keys, activates_at, now)
             keys = self.store.load()
@@ -83,15 +88,30 @@ class KeyLifecycle:
     def _create(self, keys: list[SigningKey], activates_at: float, now: float) -> SigningKey:
         generation = sched.next_generation(keys)
         try:
-            key = self.store.create(generation, activates_at, now)
+            key = self.store.create(generation, activates_at, now, self.algorithm)
         except KeyRaceLost:
             # Another process made this generation's key first: that one is the key.
             return next(key for key in self.store.load() if key.generation == generation)
         logger.info(
             "signing key created",
-            extra={"kid": key.kid, "generation": generation, "activates_at": activates_at},
+            extra={
+                "kid": key.kid,
+                "generation": generation,
+                "activates_at": activates_at,
+                "algorithm": key.algorithm,
+            },
         )
         return key
+
+    def _algorithm_changed(self, keys: list[SigningKey], now: float) -> bool:
+        """The active key signs with another algorithm than configured, and no next key is
+        waiting (when one is, the change waits for it to take over)."""
+        active = sched.active_key(keys, now)
+        return (
+            active is not None
+            and active.algorithm != self.algorithm
+            and self._next_key(keys, now) is None
+        )
 
     def _next_key(self, keys: list[SigningKey], now: float) -> SigningKey | None:
         return next(

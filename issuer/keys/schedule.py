@@ -44,6 +44,7 @@ class SigningKey:
     revoked_at: float | None
     destroyed_at: float | None
     has_private: bool
+    algorithm: str = "RS256"
 
 
 @dataclass(frozen=True, slots=True)

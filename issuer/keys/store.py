@@ -11,7 +11,8 @@ import json
 import logging
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -20,7 +21,7 @@ from issuer.db import scrub_deleted_content, session
 from issuer.keys.schedule import SigningKey
 from issuer.keys.wrapping import KdfParameters, KeyEncryptionKey, WrongPassphrase, is_wrapped
 from issuer.models import KeyEncryptionRow, SigningKeyRow
-from shared.jwk import rsa_public_jwk
+from shared.jwk import PrivateKey, generate_private_key, public_jwk
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ def _signing_key(row: SigningKeyRow) -> SigningKey:
         revoked_at=row.revoked_at,
         destroyed_at=row.destroyed_at,
         has_private=row.private_pem is not None,
+        algorithm=row.algorithm,
     )
 
 
@@ -74,7 +76,7 @@ class KeyEncryption:
             self._keks[parameters] = KeyEncryptionKey(self.passphrase, parameters)
         return self._keks[parameters]
 
-    def decrypt(self, kid: str, blob: bytes, parameters: KdfParameters | None) -> rsa.RSAPrivateKey:
+    def decrypt(self, kid: str, blob: bytes, parameters: KdfParameters | None) -> PrivateKey:
         """The private key in any stored form; KeyDecryptionFailed when this passphrase can't."""
         try:
             if is_wrapped(blob):
@@ -88,11 +90,11 @@ class KeyEncryption:
                 key = serialization.load_pem_private_key(blob, password=None)
         except (WrongPassphrase, ValueError, TypeError):
             raise _wrong_passphrase(f"signing key {kid}", self.variable) from None
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise KeyDecryptionFailed(f"signing key {kid} is not an RSA key")
+        if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | Ed25519PrivateKey):
+            raise KeyDecryptionFailed(f"signing key {kid} is not of a supported type")
         return key
 
-    def encrypt(self, kid: str, key: rsa.RSAPrivateKey, parameters: KdfParameters | None) -> bytes:
+    def encrypt(self, kid: str, key: PrivateKey, parameters: KdfParameters | None) -> bytes:
         if parameters is None:
             return key.private_bytes(
                 serialization.Encoding.PEM,
@@ -174,15 +176,22 @@ class KeyStore:
             rows = db.scalars(select(SigningKeyRow).order_by(SigningKeyRow.generation))
             return [_signing_key(row) for row in rows]
 
-    def create(self, generation: int, activates_at: float, now: float) -> SigningKey:
-        private_key = rsa.generate_private_key(public_exponent=65537, key_size=self._key_size)
-        public_jwk = rsa_public_jwk(private_key.public_key())
-        kid = str(public_jwk["kid"])
+    def create(
+        self, generation: int, activates_at: float, now: float, algorithm: str = "RS256"
+    ) -> SigningKey:
+        private_key: PrivateKey
+        if algorithm in ("RS256", "PS256"):
+            private_key = rsa.generate_private_key(public_exponent=65537, key_size=self._key_size)
+        else:
+            private_key = generate_private_key(algorithm)
+        jwk = public_jwk(private_key.public_key(), algorithm)
+        kid = str(jwk["kid"])
         parameters = self._kdf_parameters(create=self.encrypted)
         row = SigningKeyRow(
             kid=kid,
             generation=generation,
-            public_jwk=json.dumps(public_jwk),
+            algorithm=algorithm,
+            public_jwk=json.dumps(jwk),
             private_pem=self._encryption.encrypt(kid, private_key, parameters),
             encrypted=parameters is not None,
             created_at=now,
@@ -197,7 +206,7 @@ class KeyStore:
             raise KeyRaceLost(generation) from None
         return _signing_key(row)
 
-    def private_key(self, kid: str) -> rsa.RSAPrivateKey:
+    def private_key(self, kid: str) -> PrivateKey:
         with session(self._engine) as db:
             blob = db.scalar(select(SigningKeyRow.private_pem).where(SigningKeyRow.kid == kid))
             parameters = _parameters(_kdf_row(db))
