@@ -36,8 +36,8 @@ class FaultyIssuer(FakeIssuer):
     """Starts with no key (`add_key` publishes one); tokens default to the resource API's
     audience and a fixed user, `signed(kid, header, **claims)` overriding any member."""
 
-    def __init__(self, clock: FakeClock, issuer: str = ISSUER) -> None:
-        super().__init__(issuer, audience="resource-api", clock=clock)
+    def __init__(self, clock: FakeClock, issuer: str = ISSUER, algorithm: str = "RS256") -> None:
+        super().__init__(issuer, audience="resource-api", algorithm=algorithm, clock=clock)
         self.keys.clear()
         self.mode = "ok"  # ok | down | garbage | stall | redirect | huge | bomb
         # Compress JSON as a proxy in front of the issuer would: None, "gzip" or "deflate".

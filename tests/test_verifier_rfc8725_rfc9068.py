@@ -11,11 +11,12 @@ from typing import Any, cast
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.clock import FakeClock
-from shared.jwk import rsa_public_jwk
+from shared.jwk import PrivateKey, public_jwk
 from shared.verifier import AccessTokenVerifier, InvalidToken, JwksCache, JwksPolicy
+from shared.verifier.signatures import SUPPORTED
+from shared.verifier.testing import FakeIssuer
 from shared.verifier.testing import sign as forge
 from tests.fake_issuer import FaultyIssuer
 from tests.support import ISSUER, b64
@@ -23,10 +24,33 @@ from tests.support import ISSUER, b64
 pytestmark = pytest.mark.anyio
 
 
+# Every rule, for every signing algorithm.
+@pytest.fixture(params=SUPPORTED)
+def algorithm(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-async def verifier(fake: FaultyIssuer, clock: FakeClock) -> AsyncIterator[AccessTokenVerifier]:
+def fake(clock: FakeClock, algorithm: str) -> FaultyIssuer:
+    issuer = FaultyIssuer(clock, algorithm=algorithm)
+    issuer.add_key()
+    return issuer
+
+
+@pytest.fixture
+def attacker_key(algorithm: str) -> PrivateKey:
+    """A key of the same type the issuer never published."""
+    return FakeIssuer("https://attacker.test", algorithm=algorithm).keys.popitem()[1]
+
+
+@pytest.fixture
+async def verifier(
+    fake: FaultyIssuer, clock: FakeClock, algorithm: str
+) -> AsyncIterator[AccessTokenVerifier]:
     jwks = JwksCache(ISSUER, transport=fake.transport(), clock=clock, policy=JwksPolicy())
-    async with AccessTokenVerifier(jwks, audience="resource-api", leeway=30, clock=clock) as v:
+    async with AccessTokenVerifier(
+        jwks, audience="resource-api", leeway=30, clock=clock, algorithms=[algorithm]
+    ) as v:
         yield v
 
 
@@ -80,16 +104,13 @@ async def test_rfc8725_hs256_with_public_key_as_secret_is_rejected(
     assert "algorithm" in await rejected(verifier, f"{signing_input}.{b64(mac)}")
 
 
-async def test_rfc8725_other_rsa_algorithm_is_rejected(
-    verifier: AccessTokenVerifier, fake: FaultyIssuer
+async def test_rfc8725_other_algorithm_of_the_same_family_is_rejected(
+    verifier: AccessTokenVerifier, fake: FaultyIssuer, algorithm: str
 ) -> None:
-    """RS512 is a fine algorithm, but not the configured one."""
+    """RS512, ES512 or Ed448 are fine algorithms, but not the configured one."""
     kid = kid_of(fake)
-    claims = jwt.decode(fake.signed(kid), options={"verify_signature": False})
-    token = jwt.encode(
-        claims, fake.keys[kid], algorithm="RS512", headers={"typ": "at+jwt", "kid": kid}
-    )
-    assert "algorithm" in await rejected(verifier, token)
+    other = {"RS256": "RS512", "PS256": "PS512", "ES256": "ES512", "EdDSA": "Ed448"}[algorithm]
+    assert "algorithm" in await rejected(verifier, fake.signed(kid, header={"alg": other}))
 
 
 # RFC 9068 §4 and RFC 8725 §3.11: explicit typing.
@@ -129,46 +150,56 @@ async def test_rfc7515_unknown_crit_is_rejected(
 async def test_rfc8725_header_key_urls_are_never_followed(
     verifier: AccessTokenVerifier,
     fake: FaultyIssuer,
-    attacker_key: rsa.RSAPrivateKey,
+    attacker_key: PrivateKey,
     member: str,
+    algorithm: str,
 ) -> None:
     """A token signed by an outside key, pointing at a URL serving it, is refused without any
     request to that URL."""
     claims = jwt.decode(fake.signed(kid_of(fake)), options={"verify_signature": False})
-    header = {"alg": "RS256", "typ": "at+jwt", "kid": kid_of(fake), member: "http://evil.test/k"}
+    header = {"alg": algorithm, "typ": "at+jwt", "kid": kid_of(fake), member: "http://evil.test/k"}
     before = sum(fake.requests.values())
-    assert "signature" in await rejected(verifier, forge(header, claims, attacker_key))
+    assert "signature" in await rejected(verifier, forge(header, claims, attacker_key, algorithm))
     assert before == sum(fake.requests.values())
 
 
 async def test_rfc8725_embedded_jwk_is_never_used(
-    verifier: AccessTokenVerifier, fake: FaultyIssuer, attacker_key: rsa.RSAPrivateKey
+    verifier: AccessTokenVerifier,
+    fake: FaultyIssuer,
+    attacker_key: PrivateKey,
+    algorithm: str,
 ) -> None:
     """A token carrying its own key (jwk header) and signed by it is refused."""
-    own = rsa_public_jwk(attacker_key.public_key())
+    own = public_jwk(attacker_key.public_key(), algorithm)
     claims = jwt.decode(fake.signed(kid_of(fake)), options={"verify_signature": False})
     for kid in (kid_of(fake), own["kid"]):
-        header = {"alg": "RS256", "typ": "at+jwt", "kid": kid, "jwk": own}
-        await rejected(verifier, forge(header, claims, attacker_key))
+        header = {"alg": algorithm, "typ": "at+jwt", "kid": kid, "jwk": own}
+        await rejected(verifier, forge(header, claims, attacker_key, algorithm))
 
 
 async def test_rfc8725_x5c_chain_is_never_used(
-    verifier: AccessTokenVerifier, fake: FaultyIssuer, attacker_key: rsa.RSAPrivateKey
+    verifier: AccessTokenVerifier,
+    fake: FaultyIssuer,
+    attacker_key: PrivateKey,
+    algorithm: str,
 ) -> None:
     """An x5c header is ignored: only the JWKS's key for the kid counts."""
     claims = jwt.decode(fake.signed(kid_of(fake)), options={"verify_signature": False})
     der = base64.b64encode(b"not-a-real-certificate").decode()
-    header = {"alg": "RS256", "typ": "at+jwt", "kid": kid_of(fake), "x5c": [der]}
-    assert "signature" in await rejected(verifier, forge(header, claims, attacker_key))
+    header = {"alg": algorithm, "typ": "at+jwt", "kid": kid_of(fake), "x5c": [der]}
+    assert "signature" in await rejected(verifier, forge(header, claims, attacker_key, algorithm))
 
 
 async def test_signature_from_another_key_is_rejected(
-    verifier: AccessTokenVerifier, fake: FaultyIssuer, attacker_key: rsa.RSAPrivateKey
+    verifier: AccessTokenVerifier,
+    fake: FaultyIssuer,
+    attacker_key: PrivateKey,
+    algorithm: str,
 ) -> None:
     """A token naming the issuer's kid but signed by another key fails the signature check."""
     claims = jwt.decode(fake.signed(kid_of(fake)), options={"verify_signature": False})
-    header = {"alg": "RS256", "typ": "at+jwt", "kid": kid_of(fake)}
-    assert "signature" in await rejected(verifier, forge(header, claims, attacker_key))
+    header = {"alg": algorithm, "typ": "at+jwt", "kid": kid_of(fake)}
+    assert "signature" in await rejected(verifier, forge(header, claims, attacker_key, algorithm))
 
 
 async def test_tampered_claims_are_rejected(
