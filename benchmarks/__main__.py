@@ -7,6 +7,7 @@ import sys
 
 from benchmarks import (
     client_credentials,
+    fresh_tokens,
     login_flood,
     machine,
     password_grant,
@@ -14,6 +15,7 @@ from benchmarks import (
     refresh_grant,
     signing,
     users_me,
+    workers,
 )
 
 
@@ -26,6 +28,8 @@ def main() -> int:
         client_credentials,
         refresh_grant,
         users_me,
+        fresh_tokens,
+        workers,
         login_flood,
         postgres_store,
     )

@@ -54,7 +54,8 @@ def process(
 
 @contextlib.contextmanager
 def issuer(data_dir: Path, cpus: str | None = None, **env: str) -> Iterator[tuple[str, int]]:
-    """A real issuer process: its base URL and pid."""
+    """A real issuer process: its base URL and pid. `workers="2"` runs uvicorn workers."""
+    workers = env.pop("workers", "1")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = {
@@ -64,6 +65,6 @@ def issuer(data_dir: Path, cpus: str | None = None, **env: str) -> Iterator[tupl
         "ISSUER_LOG_LEVEL": "WARNING",
         **env,
     }
-    serve = ["-m", "issuer", "serve", "--port", str(port)]
+    serve = ["-m", "issuer", "serve", "--port", str(port), "--workers", workers]
     with process(serve, settings, f"{base}/readyz", cpus) as pid:
         yield base, pid
