@@ -159,6 +159,7 @@ def _keys(args: argparse.Namespace, settings: IssuerSettings) -> int:
                 "created": _when(key.created_at),
                 "activates": _when(key.activates_at),
                 "retires": _when(retires),
+                "algorithm": key.algorithm,
             }
             for key, state, retires in lifecycle.states(now)
         ]

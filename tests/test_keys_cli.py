@@ -93,6 +93,7 @@ def test_keys_cli_with_two_issuer_processes(tmp_path: Path) -> None:
         listing = json.loads(_keys(env, "list", "--json").stdout)
         new_kid = next(row["kid"] for row in listing if row["state"] == "active")
         assert {"active", "retired"} == {row["state"] for row in listing}
+        assert {"RS256"} == {row["algorithm"] for row in listing}  # the key table says
         _eventually(lambda: all(_signing_kid(base) == new_kid for base in bases))
 
         old_kid = first.pop()
