@@ -1,6 +1,8 @@
 """The resource API's Prometheus metrics, fed by the verifier's observer hooks. Label values
 come from fixed sets (outcomes, rule ids, the configured issuers), never from a token."""
 
+from typing import Any
+
 from prometheus_client import Counter, Gauge
 
 from shared.verifier.observer import VerifierObserver
@@ -27,11 +29,19 @@ KEYS_LOADED = Gauge(
 
 
 class PrometheusObserver(VerifierObserver):
+    def __init__(self) -> None:
+        # Children resolved once: `labels()` costs a lock and a tuple on every request.
+        self._hit, self._miss = TOKEN_CACHE.labels("hit"), TOKEN_CACHE.labels("miss")
+        self._outcomes: dict[str, Any] = {}
+
     def verification(self, outcome: str) -> None:
-        VERIFICATIONS.labels(outcome).inc()
+        child = self._outcomes.get(outcome)
+        if child is None:
+            child = self._outcomes[outcome] = VERIFICATIONS.labels(outcome)
+        child.inc()
 
     def token_cache(self, hit: bool) -> None:
-        TOKEN_CACHE.labels("hit" if hit else "miss").inc()
+        (self._hit if hit else self._miss).inc()
 
     def jwks_fetch(self, issuer: str, outcome: str) -> None:
         JWKS_FETCHES.labels(issuer, outcome).inc()

@@ -144,8 +144,10 @@ class BearerAuth(OAuth2):
         principal = self.verifier.cached(token)
         self.verifier.observer.token_cache(principal is not None)
         if principal is None:
+            if len(token) > self.verifier.max_token_bytes:  # before scanning it at all
+                raise InvalidToken("the token is too long")
             check_token_syntax(token)
-            principal = await self.verifier.verify(token)
+            principal = await self.verifier.verify_uncached(token)
         required = frozenset(security_scopes.scopes)
         if not required <= principal.scopes:
             raise InsufficientScope(required)

@@ -1,5 +1,6 @@
 """Recently verified tokens, so the hot path does no RSA or JSON work for a token seen before."""
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from shared.verifier.jwks_cache import JwksCache
@@ -22,7 +23,9 @@ class VerifiedTokenCache:
 
     def __init__(self, max_entries: int = 10_000) -> None:
         self.max_entries = max_entries
-        self._entries: dict[str, VerifiedToken] = {}
+        # An OrderedDict: evicting the oldest of a plain dict scans the slots its earlier
+        # deletions left, which a flood of never-seen tokens makes long.
+        self._entries: OrderedDict[str, VerifiedToken] = OrderedDict()
 
     def get(self, token: str, now: float) -> VerifiedToken | None:
         entry = self._entries.get(token)
@@ -35,8 +38,7 @@ class VerifiedTokenCache:
         if self.max_entries <= 0:
             return
         if len(self._entries) >= self.max_entries:
-            # Oldest first: dicts keep insertion order.
-            del self._entries[next(iter(self._entries))]
+            self._entries.popitem(last=False)  # the oldest
         self._entries[token] = entry
 
     def discard(self, token: str) -> None:

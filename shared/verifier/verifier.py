@@ -192,6 +192,10 @@ class AccessTokenVerifier:
         principal = self.cached(token)
         if principal is not None:
             return principal
+        return await self.verify_uncached(token)
+
+    async def verify_uncached(self, token: str) -> Principal:
+        """`verify` for a token `cached` has just missed (BearerAuth asks it first)."""
         header = read_header(token)
         claims = read_claims(token)
         trusted = self.trusted_issuer(claims)
