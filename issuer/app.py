@@ -18,6 +18,7 @@ from issuer.wiring import add_demo_users, build_services
 from shared.clock import Clock, system_clock
 from shared.logging import configure_logging
 from shared.metrics import add_metrics_endpoint
+from shared.offline_docs import serve_docs_offline
 
 logger = logging.getLogger("issuer")
 
@@ -74,9 +75,11 @@ def create_app(settings: IssuerSettings, clock: Clock = system_clock) -> FastAPI
 
     app = FastAPI(
         title="Token issuer",
-        summary="RS256 access tokens (RFC 9068): password, client_credentials, refresh_token",
+        summary="Access tokens (RFC 9068): password, client_credentials, refresh_token",
         lifespan=lifespan,
+        docs_url=None,  # served offline below
     )
+    serve_docs_offline(app)
     app.add_exception_handler(OAuthError, oauth_error_response)
     if settings.cors_origins:
         # Lets a browser app (such as a resource API's /docs) call /token.

@@ -15,6 +15,7 @@ from resource_api.readiness import readiness
 from shared.clock import Clock, system_clock
 from shared.logging import configure_logging
 from shared.metrics import add_metrics_endpoint
+from shared.offline_docs import serve_docs_offline
 from shared.verifier import (
     AccessTokenVerifier,
     BearerAuth,
@@ -78,7 +79,8 @@ def create_app(
         async with verifier:
             yield
 
-    app = FastAPI(title="Resource API", lifespan=lifespan)
+    app = FastAPI(title="Resource API", lifespan=lifespan, docs_url=None)
+    serve_docs_offline(app)  # no CDN: /docs works where nothing else is reachable
     app.state.verifier = verifier
     add_bearer_error_handlers(app, realm=settings.realm)
     if settings.metrics:
