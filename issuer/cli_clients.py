@@ -29,6 +29,13 @@ def add_clients_commands(commands: "argparse._SubParsersAction[argparse.Argument
     )
     add.add_argument("--auth-method", metavar="METHOD")
     add.add_argument("--jwks-file", type=Path, metavar="F", help="private_key_jwt public keys")
+    add.add_argument(
+        "--redirect-uri",
+        action="append",
+        dest="redirect_uris",
+        metavar="URI",
+        help="authorization_code: where codes may be sent (repeatable; matched exactly)",
+    )
     add.add_argument("--json", action="store_true")
     listing = clients.add_parser("list", help="list clients")
     listing.add_argument("--json", action="store_true")
@@ -102,6 +109,7 @@ def _add(args: argparse.Namespace, settings: IssuerSettings, store: ClientStore)
         audiences=tuple(args.audiences or ()),
         auth_method=auth_method,
         jwks=jwks,
+        redirect_uris=tuple(args.redirect_uris or ()),
     )
     if args.json:
         _print({**client.describe(), "client_secret": secret})

@@ -23,10 +23,11 @@ from sqlalchemy.exc import IntegrityError
 
 from issuer.db import session
 from issuer.models import ClientRow
+from issuer.redirect_uris import RedirectUriError, check_registrable
 from issuer.users import SCOPE_TOKEN
 from shared.clock import Clock
 
-GRANTS = frozenset({"password", "client_credentials", "refresh_token"})
+GRANTS = frozenset({"password", "client_credentials", "refresh_token", "authorization_code"})
 # Not a grant: a resource server's client registered for POST /introspect (RFC 7662 §2.1).
 INTROSPECTION = "introspection"
 SECRET_METHODS = frozenset({"client_secret_basic", "client_secret_post"})
@@ -48,6 +49,7 @@ class Client:
     scopes: frozenset[str] | None  # None: any scope the issuer knows (settings' clients)
     audiences: tuple[str, ...]
     jwks: dict[str, Any] | None
+    redirect_uris: tuple[str, ...] = ()
 
     @property
     def default_audience(self) -> str | None:
@@ -61,6 +63,7 @@ class Client:
             "grants": sorted(self.grants),
             "scopes": sorted(self.scopes or ()),
             "audiences": list(self.audiences),
+            "redirect_uris": list(self.redirect_uris),
         }
 
 
@@ -82,6 +85,7 @@ def _client(row: ClientRow) -> Client:
         scopes=frozenset(row.scopes.split()),
         audiences=tuple(row.audiences.split()),
         jwks=json.loads(row.jwks) if row.jwks else None,
+        redirect_uris=tuple(row.redirect_uris.split()),
     )
 
 
@@ -158,9 +162,16 @@ class ClientStore:
         audiences: tuple[str, ...],
         auth_method: str,
         jwks: dict[str, Any] | None = None,
+        redirect_uris: tuple[str, ...] = (),
     ) -> tuple[Client, str | None]:
         """The client and its secret (None unless it authenticates with one)."""
         _check(client_id, public, grants, scopes, auth_method, jwks)
+        try:
+            redirect_uris = tuple(check_registrable(uri) for uri in redirect_uris)
+        except RedirectUriError as error:
+            raise ClientError(str(error)) from None
+        if ("authorization_code" in grants) != bool(redirect_uris):
+            raise ClientError("authorization_code needs --redirect-uri, and only it takes one")
         secret = secrets.token_urlsafe(32) if auth_method in SECRET_METHODS else None
         salt = secrets.token_bytes(16) if secret else None
         row = ClientRow(
@@ -171,6 +182,7 @@ class ClientStore:
             scopes=" ".join(sorted(scopes)),
             audiences=" ".join(audiences),
             jwks=json.dumps(jwks) if jwks else None,
+            redirect_uris=" ".join(redirect_uris),
             secret_salt=salt,
             secret_hash=_hash(salt, secret) if salt and secret else None,
             created_at=self._clock(),

@@ -33,6 +33,8 @@ class IssuerSettings(BaseSettings):
     # A refresh token's idle lifetime, and its family's absolute lifetime from the login.
     refresh_token_ttl: Seconds = 14 * 86400
     refresh_token_max_age: Seconds = 90 * 86400
+    # How long a browser stays signed in at the login page (/authorize), across apps.
+    session_ttl: Seconds = 8 * 3600
     audience: str = Field(default="resource-api", min_length=1)
     key_passphrase: SecretStr | None = None
     key_passphrase_file: Path | None = None
@@ -90,6 +92,7 @@ class IssuerSettings(BaseSettings):
         "db_pool_timeout",
         "refresh_token_ttl",
         "refresh_token_max_age",
+        "session_ttl",
         mode="before",
     )(parse_duration)
 

@@ -75,6 +75,8 @@ class ClientRow(Base):
     scopes: Mapped[str] = mapped_column(Text)
     audiences: Mapped[str] = mapped_column(Text)  # the first is the default audience
     jwks: Mapped[str | None] = mapped_column(Text)  # private_key_jwt: the client's public keys
+    # Space-separated, matched exactly (RFC 6749 §3.1.2.3; loopback ports vary, RFC 8252).
+    redirect_uris: Mapped[str] = mapped_column(Text, server_default="")
     secret_salt: Mapped[bytes | None] = mapped_column(LargeBinary)
     secret_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
     old_secret_salt: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -127,4 +129,36 @@ class RevokedAccessTokenRow(Base):
     __tablename__ = "revoked_access_tokens"
 
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[float]
+
+
+class AuthorizationCodeRow(Base):
+    """An authorization code (RFC 6749 §4.1.2), by the SHA-256 of its value: single use, bound
+    to its client, redirect URI and PKCE challenge (RFC 7636). Once redeemed it remembers what
+    it issued, so that a second use can revoke it (§4.1.2)."""
+
+    __tablename__ = "authorization_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(150))
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(String(36))
+    scopes: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[float]
+    used_at: Mapped[float | None]
+    refresh_family_id: Mapped[str | None] = mapped_column(String(36))
+    access_jti: Mapped[str | None] = mapped_column(String(64))
+    access_expires_at: Mapped[float | None]
+
+
+class SignInSessionRow(Base):
+    """A browser's sign-in at the issuer's login page (its cookie's SHA-256), so that a second
+    app signs in without the password being typed again."""
+
+    __tablename__ = "sign_in_sessions"
+
+    session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), index=True)
+    created_at: Mapped[float]
     expires_at: Mapped[float]

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
+from issuer.authorization_codes import AuthorizationCodes
 from issuer.client_auth import ClientAuthenticator
 from issuer.clients import ClientStore
 from issuer.config import IssuerSettings
@@ -14,6 +15,7 @@ from issuer.keys.keyring import KeyRing
 from issuer.login import PasswordLogin
 from issuer.refresh_tokens import RefreshTokens
 from issuer.resources import ResourceStore
+from issuer.sign_in_sessions import SignInSessions
 from issuer.throttle import LoginThrottle
 from issuer.token_status import TokenStatus
 from issuer.users import UserStore
@@ -35,6 +37,8 @@ class IssuerServices:
     resources: ResourceStore
     refresh_tokens: RefreshTokens
     token_status: TokenStatus
+    authorization_codes: AuthorizationCodes
+    sign_in_sessions: SignInSessions
 
 
 def get_services(request: Request) -> IssuerServices:

@@ -6,6 +6,7 @@ import logging
 
 from sqlalchemy import Engine
 
+from issuer.authorization_codes import AuthorizationCodes
 from issuer.client_auth import ClientAuthenticator
 from issuer.clients import ClientStore
 from issuer.config import IssuerSettings
@@ -22,6 +23,7 @@ from issuer.refresh_tokens import RefreshTokens
 from issuer.resources import ResourceStore
 from issuer.schema import ensure_current
 from issuer.services import IssuerServices
+from issuer.sign_in_sessions import SignInSessions
 from issuer.throttle import LoginThrottle
 from issuer.token_status import TokenStatus
 from issuer.users import UserError, UserStore
@@ -115,6 +117,8 @@ def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
         resources,
         sessions,
         TokenStatus(engine, keyring, sessions, users, settings.url),
+        AuthorizationCodes(engine, sessions),
+        SignInSessions(engine, settings.session_ttl),
     )
 
 

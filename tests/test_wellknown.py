@@ -41,7 +41,15 @@ async def test_discovery_documents(settings: IssuerSettings, clock: FakeClock, p
     assert settings.url == document["issuer"]
     assert f"{settings.url}/token" == document["token_endpoint"]
     assert f"{settings.url}/.well-known/jwks.json" == document["jwks_uri"]
-    assert ["client_credentials", "password", "refresh_token"] == document["grant_types_supported"]
+    assert ["authorization_code", "client_credentials", "password", "refresh_token"] == document[
+        "grant_types_supported"
+    ]
+    # Truthful about the code flow: code only, PKCE with S256 only, iss in responses.
+    assert (["code"], ["S256"], True) == (
+        document["response_types_supported"],
+        document["code_challenge_methods_supported"],
+        document["authorization_response_iss_parameter_supported"],
+    )
     assert (f"{settings.url}/revoke", f"{settings.url}/introspect") == (
         document["revocation_endpoint"],
         document["introspection_endpoint"],
@@ -62,13 +70,14 @@ async def test_discovery_documents(settings: IssuerSettings, clock: FakeClock, p
     assert "id_token_signing_alg_values_supported" not in document
 
 
-async def test_authorize_answers_unsupported_response_type(
+async def test_authorize_without_a_known_client_shows_an_error_page(
     settings: IssuerSettings, clock: FakeClock
 ) -> None:
-    """The advertised authorization endpoint says plainly that it offers no flow."""
+    """The advertised authorization endpoint never redirects for a client it does not know."""
     async with issuer_client(settings, clock) as (client, _):
         response = await client.get("/authorize?response_type=code")
-    assert (400, "unsupported_response_type") == (response.status_code, response.json()["error"])
+    assert 400 == response.status_code and "location" not in response.headers
+    assert "not registered" in response.text
 
 
 async def test_health_and_readiness(settings: IssuerSettings, clock: FakeClock) -> None:

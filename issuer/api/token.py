@@ -25,6 +25,7 @@ from issuer.errors import (
     UnsupportedGrantType,
 )
 from issuer.grants import Grant, GrantRequest
+from issuer.grants.authorization_code import authorization_code_grant
 from issuer.grants.client_credentials import client_credentials_grant
 from issuer.grants.password import password_grant
 from issuer.grants.refresh_token import refresh_token_grant
@@ -38,6 +39,7 @@ logger = logging.getLogger("issuer.token")
 router = APIRouter()
 
 GRANTS: dict[str, Grant] = {
+    "authorization_code": authorization_code_grant,
     "password": password_grant,
     "client_credentials": client_credentials_grant,
     "refresh_token": refresh_token_grant,
@@ -132,6 +134,17 @@ async def _issue_token(
     }
     if granted.refresh_token is not None:
         body["refresh_token"] = granted.refresh_token
+    if granted.code_hash is not None:
+        # Kept with the code, so that a second use of it revokes these (RFC 6749 §4.1.2).
+        await anyio.to_thread.run_sync(
+            lambda: services.authorization_codes.record_issued(
+                str(granted.code_hash),
+                client_id=client.client_id,
+                refresh_token=granted.refresh_token,
+                access_jti=claims["jti"],
+                access_expires_at=float(claims["exp"]),
+            )
+        )
     return JSONResponse(body, headers=NO_STORE)
 
 

@@ -8,7 +8,6 @@ from fastapi.responses import JSONResponse
 from issuer.api.token import GRANTS
 from issuer.client_auth import ASSERTION_ALGORITHMS, AUTH_METHODS
 from issuer.config import IssuerSettings
-from issuer.errors import UnsupportedResponseType
 from issuer.services import Services
 
 router = APIRouter()
@@ -42,11 +41,13 @@ def authorization_server_metadata(settings: IssuerSettings) -> dict[str, Any]:
         "revocation_endpoint_auth_methods_supported": sorted(AUTH_METHODS),
         "introspection_endpoint_auth_methods_supported": sorted(AUTH_METHODS - {"none"}),
         "jwks_uri": f"{base}/.well-known/jwks.json",
-        # OIDC discovery requires an authorization endpoint; ours answers every request with
-        # unsupported_response_type, since no redirect-based grant is offered yet.
+        # The authorization code grant with PKCE (S256 only): issuer/api/authorize.py.
         "authorization_endpoint": f"{base}/authorize",
         "grant_types_supported": sorted(GRANTS),
-        "response_types_supported": [],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": True,  # RFC 9207
         "token_endpoint_auth_methods_supported": sorted(AUTH_METHODS),
         # RFC 8414 §2: the algorithms accepted for private_key_jwt assertions.
         "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
@@ -77,9 +78,3 @@ async def oauth_metadata(services: Services) -> JSONResponse:
 @router.get("/.well-known/openid-configuration", summary="OpenID discovery")
 async def openid_configuration(services: Services) -> JSONResponse:
     return JSONResponse(authorization_server_metadata(services.settings))
-
-
-@router.get("/authorize", include_in_schema=False)
-async def authorize() -> Response:
-    # RFC 6749 §4.1.2.1: with no registered redirect URI to send the error to, answer directly.
-    raise UnsupportedResponseType("this issuer offers no redirect-based grant: use /token")

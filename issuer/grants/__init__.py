@@ -25,6 +25,7 @@ class Granted:
     username: str | None
     scopes: frozenset[str]
     refresh_token: str | None = None  # RFC 6749 §5.1, for clients registered for refresh_token
+    code_hash: str | None = None  # the authorization code redeemed, told what it issued
 
 
 Grant = Callable[[GrantRequest], Awaitable[Granted]]

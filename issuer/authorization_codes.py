@@ -1,0 +1,146 @@
+"""Authorization codes (RFC 6749 §4.1, RFC 7636): single use, 60 seconds, bound to the client,
+the redirect URI and the PKCE challenge (S256 only). Stored by the SHA-256 of their value.
+
+A code presented a second time is refused, and what the first redemption issued is revoked
+(RFC 6749 §4.1.2): its refresh token family, and its access token's jti for introspection.
+"""
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, delete, select, update
+
+from issuer.db import session
+from issuer.errors import InvalidGrant
+from issuer.models import AuthorizationCodeRow, RevokedAccessTokenRow
+from issuer.refresh_tokens import RefreshTokens, token_hash
+
+CODE_TTL = 60.0
+
+
+def s256(verifier: str) -> str:
+    """RFC 7636 §4.2: BASE64URL(SHA256(ASCII(code_verifier)))."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class Redeemed:
+    code_hash: str
+    user_id: str
+    scopes: frozenset[str]
+
+
+class AuthorizationCodes:
+    def __init__(self, engine: Engine, refresh_tokens: RefreshTokens) -> None:
+        self._engine = engine
+        self._refresh_tokens = refresh_tokens
+
+    def issue(
+        self,
+        *,
+        client_id: str,
+        redirect_uri: str,
+        code_challenge: str,
+        user_id: str,
+        scopes: frozenset[str],
+        now: float,
+    ) -> str:
+        code = secrets.token_urlsafe(32)
+        row = AuthorizationCodeRow(
+            code_hash=token_hash(code),
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            code_challenge=code_challenge,
+            user_id=user_id,
+            scopes=" ".join(sorted(scopes)),
+            expires_at=now + CODE_TTL,
+        )
+        with session(self._engine) as db, db.begin():
+            db.add(row)
+        return code
+
+    def redeem(
+        self, code: str, *, client_id: str, redirect_uri: str, code_verifier: str, now: float
+    ) -> Redeemed:
+        """The code's grant, once; InvalidGrant for anything else (same words for each, so
+        that a caller learns nothing about which check failed)."""
+        refused = InvalidGrant("the authorization code is invalid, expired or already used")
+        code_hash = token_hash(code)
+        with session(self._engine) as db:
+            row = db.get(AuthorizationCodeRow, code_hash)
+        if row is None or row.client_id != client_id:
+            raise refused
+        if row.used_at is not None:
+            self._revoke_what_it_issued(row, now)
+            raise refused
+        if (
+            now >= row.expires_at
+            or row.redirect_uri != redirect_uri
+            or not hmac.compare_digest(s256(code_verifier), row.code_challenge)
+        ):
+            raise refused
+        # Conditional: of two concurrent redemptions, exactly one wins.
+        with session(self._engine) as db, db.begin():
+            won = db.execute(
+                update(AuthorizationCodeRow)
+                .where(
+                    AuthorizationCodeRow.code_hash == code_hash,
+                    AuthorizationCodeRow.used_at.is_(None),
+                )
+                .values(used_at=now)
+            ).rowcount  # type: ignore[attr-defined]
+        if not won:
+            raise refused
+        return Redeemed(code_hash, row.user_id, frozenset(row.scopes.split()))
+
+    def record_issued(
+        self,
+        code_hash: str,
+        *,
+        client_id: str,
+        refresh_token: str | None,
+        access_jti: str,
+        access_expires_at: float,
+    ) -> None:
+        family = (
+            None
+            if refresh_token is None
+            else self._refresh_tokens.family_for_client(refresh_token, client_id)
+        )
+        with session(self._engine) as db, db.begin():
+            db.execute(
+                update(AuthorizationCodeRow)
+                .where(AuthorizationCodeRow.code_hash == code_hash)
+                .values(
+                    refresh_family_id=family,
+                    access_jti=access_jti,
+                    access_expires_at=access_expires_at,
+                )
+            )
+
+    def prune(self, now: float) -> int:
+        """Codes past their life and any token they issued (a reuse after that revokes
+        nothing that still works)."""
+        horizon = now - 86400
+        with session(self._engine) as db, db.begin():
+            return int(
+                db.execute(
+                    delete(AuthorizationCodeRow).where(AuthorizationCodeRow.expires_at < horizon)
+                ).rowcount  # type: ignore[attr-defined]
+            )
+
+    def _revoke_what_it_issued(self, row: AuthorizationCodeRow, now: float) -> None:
+        if row.refresh_family_id is not None:
+            self._refresh_tokens.revoke_family(row.refresh_family_id, now)
+        if row.access_jti is None or row.access_expires_at is None:
+            return
+        with session(self._engine) as db, db.begin():
+            known = db.scalar(
+                select(RevokedAccessTokenRow.jti).where(RevokedAccessTokenRow.jti == row.access_jti)
+            )
+            if known is None:
+                db.add(RevokedAccessTokenRow(jti=row.access_jti, expires_at=row.access_expires_at))

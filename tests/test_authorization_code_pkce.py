@@ -1,0 +1,340 @@
+"""The authorization code grant with PKCE (RFC 6749 §4.1, RFC 7636, RFC 9700 §2.1.1), its
+login page and sign-in session, over HTTP against the issuer app (the browser test drives the
+same flow in Chromium)."""
+
+import html
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import jwt
+import pytest
+
+from issuer.authorization_codes import s256
+from issuer.services import IssuerServices
+from shared.clock import FakeClock
+from tests.support import issuer_client, issuer_settings
+
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
+
+REDIRECT = "http://127.0.0.1:9000/callback"
+VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636 appendix B
+CHALLENGE = s256(VERIFIER)
+
+
+@pytest.fixture
+async def issuer(
+    tmp_path: Path, clock: FakeClock
+) -> AsyncIterator[tuple[httpx.AsyncClient, IssuerServices]]:
+    settings = issuer_settings(tmp_path / "data", demo_users=["alice:alice-pw"])
+    async with issuer_client(settings, clock) as (client, services):
+        services.clients.add(
+            "web",
+            public=True,
+            grants=frozenset({"authorization_code", "refresh_token"}),
+            scopes=frozenset({"profile"}),
+            audiences=(),
+            auth_method="none",
+            redirect_uris=(REDIRECT, "https://app.example/cb?tenant=1"),
+        )
+        services.clients.add(
+            "service",
+            public=False,
+            grants=frozenset({"client_credentials"}),
+            scopes=frozenset({"profile"}),
+            audiences=(),
+            auth_method="client_secret_basic",
+        )
+        yield client, services
+
+
+def params(**overrides: str | None) -> dict[str, str]:
+    values: dict[str, str | None] = {
+        "response_type": "code",
+        "client_id": "web",
+        "redirect_uri": REDIRECT,
+        "scope": "profile",
+        "state": "s-1 &/=é",
+        "code_challenge": CHALLENGE,
+        "code_challenge_method": "S256",
+        **overrides,
+    }
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def form_of(page: httpx.Response) -> dict[str, str]:
+    """The login form's hidden fields, as a browser would send them."""
+    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text)
+    return {name: html.unescape(value) for name, value in fields}
+
+
+async def sign_in(
+    client: httpx.AsyncClient,
+    query: dict[str, str],
+    password: str = "alice-pw",  # noqa: S107 (the demo user of the fixture)
+    user: str = "alice",
+) -> httpx.Response:
+    page = await client.get("/authorize", params=query)
+    assert 200 == page.status_code, page.text
+    return await client.post(
+        "/authorize", data={**form_of(page), "username": user, "password": password}
+    )
+
+
+def returned(response: httpx.Response) -> dict[str, str]:
+    assert 303 == response.status_code, response.text
+    location = urlsplit(response.headers["location"])
+    return {name: values[0] for name, values in parse_qs(location.query).items()}
+
+
+async def exchange(client: httpx.AsyncClient, code: str, **overrides: str) -> httpx.Response:
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "code_verifier": VERIFIER,
+        "client_id": "web",
+        **overrides,
+    }
+    return await client.post("/token", data=data)
+
+
+async def test_sign_in_code_and_token_with_pkce(
+    issuer: tuple[httpx.AsyncClient, IssuerServices],
+) -> None:
+    client, services = issuer
+    answer = returned(await sign_in(client, params()))
+    assert ("s-1 &/=é", services.settings.url) == (answer["state"], answer["iss"])
+    token = await exchange(client, answer["code"])
+    assert 200 == token.status_code, token.text
+    body = token.json()
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert ("alice", "web", "profile") == (
+        claims["preferred_username"],
+        claims["client_id"],
+        claims["scope"],
+    )
+    assert "refresh_token" in body
+    refreshed = await client.post(
+        "/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": body["refresh_token"],
+            "client_id": "web",
+        },
+    )
+    assert 200 == refreshed.status_code
+
+
+async def test_a_second_app_signs_in_without_the_password(
+    issuer: tuple[httpx.AsyncClient, IssuerServices],
+) -> None:
+    """The sign-in cookie: HttpOnly, SameSite=Lax, 8 h by default; /logout ends it."""
+    client, _services = issuer
+    first = await sign_in(client, params())
+    cookie = first.headers["set-cookie"]
+    assert "issuer_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert "Max-Age=28800" in cookie and "Secure" not in cookie  # http issuer URL
+    again = await client.get("/authorize", params=params(state="second"))
+    assert "second" == returned(again)["state"]
+    out = await client.get("/logout")
+    assert 200 == out.status_code
+    assert 200 == (await client.get("/authorize", params=params())).status_code  # the form
+
+
+async def test_logout_redirects_only_to_a_registered_uri(
+    issuer: tuple[httpx.AsyncClient, IssuerServices],
+) -> None:
+    client, _services = issuer
+    ok = await client.get(
+        "/logout", params={"client_id": "web", "post_logout_redirect_uri": REDIRECT}
+    )
+    assert (303, REDIRECT) == (ok.status_code, ok.headers["location"])
+    evil = await client.get(
+        "/logout", params={"client_id": "web", "post_logout_redirect_uri": "https://evil.test/"}
+    )
+    assert 400 == evil.status_code and "location" not in evil.headers
+
+
+@pytest.mark.parametrize(
+    ("overrides", "description"),
+    [
+        ({"code_challenge": None, "code_challenge_method": None}, "code_challenge"),
+        ({"code_challenge_method": "plain", "code_challenge": VERIFIER}, "S256"),
+        ({"code_challenge_method": None}, "S256"),
+        ({"code_challenge": "too-short"}, "S256"),
+    ],
+)
+async def test_rfc7636_pkce_s256_is_required(
+    issuer: tuple[httpx.AsyncClient, IssuerServices],
+    overrides: dict[str, str | None],
+    description: str,
+) -> None:
+    client, _services = issuer
+    answer = returned(await client.get("/authorize", params=params(**overrides)))
+    assert ("invalid_request", "s-1 &/=é") == (answer["error"], answer["state"])
+    assert description in answer["error_description"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"response_type": "token"}, "unsupported_response_type"),
+        ({"scope": "nonsense"}, "invalid_scope"),
+    ],
+)
+async def test_rfc6749_errors_go_back_to_the_client(
+    issuer: tuple[httpx.AsyncClient, IssuerServices], overrides: dict[str, str], error: str
+) -> None:
+    client, _services = issuer
+    assert error == returned(await client.get("/authorize", params=params(**overrides)))["error"]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"client_id": "nobody"},
+        {"redirect_uri": "https://evil.test/callback"},
+        {"redirect_uri": REDIRECT + "/more"},
+        {"redirect_uri": "https://app.example/cb?tenant=2"},
+        {"redirect_uri": "http://localhost:9000/callback"},
+    ],
+)
+async def test_rfc6749_bad_client_or_redirect_uri_never_redirects(
+    issuer: tuple[httpx.AsyncClient, IssuerServices], overrides: dict[str, str]
+) -> None:
+    """§4.1.2.1: an error page, not a redirect (an open redirector otherwise)."""
+    client, _services = issuer
+    response = await client.get("/authorize", params=params(**overrides))
+    assert 400 == response.status_code and "location" not in response.headers
+    assert "Cannot sign in" in response.text
+
+
+async def test_rfc8252_loopback_redirect_may_use_any_port(
+    issuer: tuple[httpx.AsyncClient, IssuerServices],
+) -> None:
+    client, _services = issuer
+    other_port = "http://127.0.0.1:51234/callback"
+    response = await sign_in(client, params(redirect_uri=other_port))
+    assert response.headers["location"].startswith(other_port + "?")
+    code = returned(response)["code"]
+    assert 200 == (await exchange(client, code, redirect_uri=other_port)).status_code
+
+
+async def test_a_client_not_registered_for_the_code_flow_is_refused(
+    issuer: tuple[httpx.AsyncClient, IssuerServices],
+) -> None:
+    client, services = issuer
+    services.clients.add(
+        "password-only",
+        public=True,
+        grants=frozenset({"password"}),
+        scopes=frozenset({"profile"}),
+        audiences=(),
+        auth_method="none",
+    )
+    response = await client.get("/authorize", params=params(client_id="password-only"))
+    assert 400 == response.status_code  # it has no redirect URI to send an error to
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"code_verifier": "x" * 43},
+        {"redirect_uri": "https://app.example/cb?tenant=1"},
+        {"client_id": "nobody-else"},
+    ],
+)
+async def test_the_code_is_bound_to_verifier_redirect_uri_and_client(
+    issuer: tuple[httpx.AsyncClient, IssuerServices], overrides: dict[str, str]
+) -> None:
+    client, _services = issuer
+    code = returned(await sign_in(client, params()))["code"]
+    refused = await exchange(client, code, **overrides)
+    assert refused.status_code in (400, 401)
+    assert refused.json()["error"] in ("invalid_grant", "invalid_client")
+
+
+async def test_code_verifier_is_required(
+    issuer: tuple[httpx.AsyncClient, IssuerServices],
+) -> None:
+    client, _services = issuer
+    code = returned(await sign_in(client, params()))["code"]
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}
+    refused = await client.post("/token", data={**data, "client_id": "web"})
+    assert ("invalid_request", 400) == (refused.json()["error"], refused.status_code)
+
+
+async def test_the_code_lives_60_seconds(
+    issuer: tuple[httpx.AsyncClient, IssuerServices], clock: FakeClock
+) -> None:
+    client, _services = issuer
+    code = returned(await sign_in(client, params()))["code"]
+    clock.advance(61)
+    assert "invalid_grant" == (await exchange(client, code)).json()["error"]
+
+
+async def test_rfc6749_a_second_use_of_a_code_revokes_what_it_issued(
+    issuer: tuple[httpx.AsyncClient, IssuerServices],
+) -> None:
+    """§4.1.2: refused, and the tokens the first exchange gave are revoked."""
+    client, _services = issuer
+    code = returned(await sign_in(client, params()))["code"]
+    first = (await exchange(client, code)).json()
+    assert "invalid_grant" == (await exchange(client, code)).json()["error"]
+    refresh = await client.post(
+        "/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": first["refresh_token"],
+            "client_id": "web",
+        },
+    )
+    assert "invalid_grant" == refresh.json()["error"]
+
+
+async def test_login_page_headers_and_one_message_for_unknown_user_and_wrong_password(
+    issuer: tuple[httpx.AsyncClient, IssuerServices],
+) -> None:
+    client, _services = issuer
+    page = await client.get("/authorize", params=params())
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script" not in csp  # no script may run
+    assert "frame-ancestors 'none'" in csp and "DENY" == page.headers["x-frame-options"]
+    assert ("no-referrer", "no-store") == (
+        page.headers["referrer-policy"],
+        page.headers["cache-control"],
+    )
+    assert "<script" not in page.text  # works without JavaScript
+    wrong = await sign_in(client, params(), password="nope")
+    unknown = await sign_in(client, params(), user="mallory", password="nope")
+    for answer in (wrong, unknown):
+        assert 400 == answer.status_code and "location" not in answer.headers
+        assert "Invalid username or password." in answer.text
+
+
+async def test_login_form_needs_its_csrf_token(
+    issuer: tuple[httpx.AsyncClient, IssuerServices],
+) -> None:
+    client, _services = issuer
+    page = await client.get("/authorize", params=params())
+    form: dict[str, Any] = {**form_of(page), "username": "alice", "password": "alice-pw"}
+    forged = await client.post("/authorize", data={**form, "csrf_token": "guessed"})
+    assert 400 == forged.status_code and "location" not in forged.headers
+    client.cookies.clear()
+    no_cookie = await client.post("/authorize", data=form)
+    assert 400 == no_cookie.status_code and "location" not in no_cookie.headers
+
+
+async def test_login_page_is_throttled_like_the_token_endpoint(
+    issuer: tuple[httpx.AsyncClient, IssuerServices],
+) -> None:
+    client, _services = issuer
+    for _ in range(10):
+        assert 400 == (await sign_in(client, params(), password="nope")).status_code
+    throttled = await sign_in(client, params(), password="alice-pw")
+    assert 429 == throttled.status_code and int(throttled.headers["retry-after"]) > 0
+    assert "Too many failed attempts" in throttled.text
