@@ -37,6 +37,11 @@ def add_clients_commands(commands: "argparse._SubParsersAction[argparse.Argument
         help="authorization_code: where codes may be sent (repeatable; matched exactly)",
     )
     add.add_argument("--json", action="store_true")
+    add.add_argument(
+        "--exists-ok",
+        action="store_true",
+        help="succeed without change when the client exists (for start-up scripts)",
+    )
     listing = clients.add_parser("list", help="list clients")
     listing.add_argument("--json", action="store_true")
     show = clients.add_parser("show", help="show one client")
@@ -101,16 +106,27 @@ def _add(args: argparse.Namespace, settings: IssuerSettings, store: ClientStore)
     if unknown:
         raise ClientError(f"unknown scope {' '.join(sorted(unknown))} (see ISSUER_SCOPES)")
     jwks = json.loads(args.jwks_file.read_text()) if args.jwks_file else None
-    client, secret = store.add(
-        args.client_id,
-        public=public,
-        grants=grants,
-        scopes=scopes,
-        audiences=tuple(args.audiences or ()),
-        auth_method=auth_method,
-        jwks=jwks,
-        redirect_uris=tuple(args.redirect_uris or ()),
-    )
+    existing = store.get(args.client_id) if args.exists_ok else None
+    if existing is not None:
+        print(f"exists {_line(existing)}")
+        return 0
+    try:
+        client, secret = store.add(
+            args.client_id,
+            public=public,
+            grants=grants,
+            scopes=scopes,
+            audiences=tuple(args.audiences or ()),
+            auth_method=auth_method,
+            jwks=jwks,
+            redirect_uris=tuple(args.redirect_uris or ()),
+        )
+    except ClientError:
+        raced = store.get(args.client_id) if args.exists_ok else None
+        if raced is None:
+            raise
+        print(f"exists {_line(raced)}")  # another process added it just now
+        return 0
     if args.json:
         _print({**client.describe(), "client_secret": secret})
     else:

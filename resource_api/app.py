@@ -69,6 +69,7 @@ def create_app(
         token_url=settings.token_url or f"{verifier.issuer}/token",
         scopes=SCOPES,
         sleep=sleep,
+        authorization_url=settings.authorization_url or f"{verifier.issuer}/authorize",
     )
     # A type alias for endpoints, named like the type it stands for.
     CurrentUser = Annotated[Principal, Security(bearer, scopes=["profile"])]  # noqa: N806
@@ -80,7 +81,16 @@ def create_app(
             yield
 
     app = FastAPI(title="Resource API", lifespan=lifespan, docs_url=None)
-    serve_docs_offline(app)  # no CDN: /docs works where nothing else is reachable
+    # No CDN: /docs works where nothing else is reachable. Its sign-in is the issuer's login
+    # page (code flow, PKCE); the user only picks scopes.
+    serve_docs_offline(
+        app,
+        init_oauth={
+            "clientId": settings.docs_client_id,
+            "usePkceWithAuthorizationCodeGrant": True,
+            "scopes": " ".join(SCOPES),
+        },
+    )
     app.state.verifier = verifier
     add_bearer_error_handlers(app, realm=settings.realm)
     if settings.metrics:

@@ -46,6 +46,9 @@ class ResourceApiSettings(BaseSettings):
     issuer_url: str = "http://localhost:8000"
     jwks_url: str | None = None
     token_url: str | None = None  # for the /docs login; defaults to the issuer's /token
+    # /docs sign-in with the code flow: the issuer's /authorize, and the public client there.
+    authorization_url: str | None = None  # defaults to the issuer's /authorize
+    docs_client_id: str = "resource-api-docs"
     audience: str = Field(default="resource-api", min_length=1)
     # Several trusted issuers (JSON): replaces the three single-issuer settings above.
     issuers: list[TrustedIssuerSettings] | None = None

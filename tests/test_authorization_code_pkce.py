@@ -14,6 +14,7 @@ import jwt
 import pytest
 
 from issuer.authorization_codes import s256
+from issuer.cli import main
 from issuer.services import IssuerServices
 from shared.clock import FakeClock
 from tests.support import issuer_client, issuer_settings
@@ -338,3 +339,24 @@ async def test_login_page_is_throttled_like_the_token_endpoint(
     throttled = await sign_in(client, params(), password="alice-pw")
     assert 429 == throttled.status_code and int(throttled.headers["retry-after"]) > 0
     assert "Too many failed attempts" in throttled.text
+
+
+def test_clients_add_with_redirect_uris_and_exists_ok(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What `make run` and compose do at start: register the docs client unless it exists.
+    Redirect URIs are checked at registration (https, or http on a loopback host)."""
+    monkeypatch.setenv("ISSUER_DATA_DIR", str(tmp_path / "data"))
+    docs = [
+        "clients", "add", "resource-api-docs", "--public", "--grant", "authorization_code",
+        "--redirect-uri", "http://localhost:8001/docs/oauth2-redirect", "--exists-ok",
+    ]  # fmt: skip
+    assert 0 == main(docs)
+    assert "added resource-api-docs\tpublic\tnone" in capsys.readouterr().out
+    assert 0 == main(docs)
+    assert capsys.readouterr().out.startswith("exists resource-api-docs")
+    assert 1 == main(docs[:-1])  # without --exists-ok: already exists
+    plain_http = ["clients", "add", "web2", "--public", "--grant", "authorization_code"]
+    assert 1 == main([*plain_http, "--redirect-uri", "http://app.example/cb"])
+    assert "https" in capsys.readouterr().err
+    assert 1 == main(plain_http)  # the code flow needs a redirect URI

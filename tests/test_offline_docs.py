@@ -49,3 +49,24 @@ async def test_docs_load_nothing_from_another_host(app: FastAPI) -> None:
         assert "javascript" in js.headers["content-type"] and len(js.content) > 100_000
         assert 200 == (await client.get("/docs/oauth2-redirect")).status_code
         assert '"validatorUrl": null' in page.text  # no badge fetched from the validator
+
+
+async def test_resource_api_docs_sign_in_with_the_code_flow_and_pkce(clock: FakeClock) -> None:
+    """The OpenAPI document declares the authorization code flow beside the password flow, and
+    Swagger UI is set up for the public client with PKCE: the user only picks scopes."""
+    fake = FakeIssuer("http://issuer.test", clock=clock)
+    settings = ResourceApiSettings(issuer_url=fake.issuer)
+    app = create_resource_api(settings, clock=clock, transport=fake.transport())
+    async with running(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+            flows = (await client.get("/openapi.json")).json()["components"]["securitySchemes"]
+            page = (await client.get("/docs")).text
+    code_flow = flows["issuer"]["flows"]["authorizationCode"]
+    assert ("http://issuer.test/authorize", "http://issuer.test/token") == (
+        code_flow["authorizationUrl"],
+        code_flow["tokenUrl"],
+    )
+    assert "password" in flows["issuer"]["flows"]
+    assert '"clientId": "resource-api-docs"' in page
+    assert '"usePkceWithAuthorizationCodeGrant": true' in page

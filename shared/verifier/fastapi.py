@@ -20,7 +20,7 @@ import re
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, WebSocket, WebSocketException
-from fastapi.openapi.models import OAuthFlowPassword, OAuthFlows
+from fastapi.openapi.models import OAuthFlowAuthorizationCode, OAuthFlowPassword, OAuthFlows
 from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2, SecurityScopes
 from starlette.requests import HTTPConnection
@@ -101,10 +101,17 @@ class BearerAuth(OAuth2):
         scheme_name: str = "issuer",
         check_revocation: RevocationCheck | None = None,
         sleep: Sleep = asyncio.sleep,
+        authorization_url: str | None = None,
     ) -> None:
         """`check_revocation`: also ask the issuer whether the token was revoked (a second
-        BearerAuth with it, for the endpoints that need it; see shared/verifier/revocation.py)."""
+        BearerAuth with it, for the endpoints that need it; see shared/verifier/revocation.py).
+        `authorization_url`: also declare the authorization code flow for /docs."""
         flows = OAuthFlows(password=OAuthFlowPassword(tokenUrl=token_url, scopes=scopes or {}))
+        if authorization_url is not None:
+            # The browser sign-in (authorization code with PKCE), beside the password flow.
+            flows.authorizationCode = OAuthFlowAuthorizationCode(
+                authorizationUrl=authorization_url, tokenUrl=token_url, scopes=scopes or {}
+            )
         super().__init__(flows=flows, scheme_name=scheme_name)
         self.verifier = verifier
         self.check_revocation = check_revocation

@@ -139,3 +139,21 @@ def test_resource_api_cold_start_while_issuer_down(stack: Stack) -> None:
     assert "retry-after" in stack.me(token).headers
     stack.compose("start", "issuer")
     eventually(lambda: stack.me(token).status_code == 200)
+
+
+def test_docs_client_is_registered_for_the_code_flow(stack: Stack) -> None:
+    """Compose registers `resource-api-docs` at start: the issuer shows its login page for it
+    (PKCE S256, the docs' redirect page), and Swagger UI's files come from the API itself."""
+    port = stack.api.rsplit(":", 1)[1]
+    params = {
+        "response_type": "code",
+        "client_id": "resource-api-docs",
+        "redirect_uri": f"http://localhost:{port}/docs/oauth2-redirect",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+        "state": "e2e",
+    }
+    page = httpx.get(f"{stack.issuer}/authorize", params=params, timeout=10)
+    assert 200 == page.status_code, page.text
+    assert 'name="password"' in page.text
+    assert 200 == httpx.get(f"{stack.api}/docs/assets/swagger-ui-bundle.js", timeout=10).status_code
