@@ -78,6 +78,7 @@ def create_app(settings: IssuerSettings, clock: Clock = system_clock) -> FastAPI
         summary="Access tokens (RFC 9068): password, client_credentials, refresh_token",
         lifespan=lifespan,
         docs_url=None,  # served offline below
+        redoc_url=None,
     )
     serve_docs_offline(app)
     app.add_exception_handler(OAuthError, oauth_error_response)

@@ -80,7 +80,7 @@ def create_app(
         async with verifier:
             yield
 
-    app = FastAPI(title="Resource API", lifespan=lifespan, docs_url=None)
+    app = FastAPI(title="Resource API", lifespan=lifespan, docs_url=None, redoc_url=None)
     # No CDN: /docs works where nothing else is reachable. Its sign-in is the issuer's login
     # page (code flow, PKCE); the user only picks scopes.
     serve_docs_offline(

@@ -217,7 +217,14 @@ async def _issue_code(
     scopes = granted_scopes(
         user, request.requested, known, frozenset(services.settings.default_scopes)
     )
-    scopes = within_client(scopes, request.client)
+    try:
+        scopes = within_client(scopes, request.client)
+    except InvalidScope as error:
+        return _redirect(
+            request,
+            services.settings.url,
+            **_error(ErrorRedirect("invalid_scope", error.description)),
+        )
     code = await anyio.to_thread.run_sync(
         lambda: services.authorization_codes.issue(
             client_id=request.client.client_id,

@@ -45,6 +45,9 @@ GRANTS: dict[str, Grant] = {
     "refresh_token": refresh_token_grant,
 }
 
+# Examples that work when /docs' "Try it out" is pressed with only a username and password
+# typed: the password grant, the default public client, the profile scope. Empty examples
+# leave a field out of the request.
 _FORM_SCHEMA = {
     "requestBody": {
         "required": True,
@@ -52,13 +55,23 @@ _FORM_SCHEMA = {
             FORM_CONTENT_TYPE: {
                 "schema": {
                     "type": "object",
+                    "required": ["grant_type"],
                     "properties": {
-                        "grant_type": {"type": "string", "enum": sorted(GRANTS)},
-                        "username": {"type": "string"},
-                        "password": {"type": "string", "format": "password"},
-                        "scope": {"type": "string"},
-                        "client_id": {"type": "string"},
-                        "client_secret": {"type": "string", "format": "password"},
+                        "grant_type": {
+                            "type": "string",
+                            "enum": sorted(GRANTS),
+                            "default": "password",
+                        },
+                        "username": {"type": "string", "example": ""},
+                        "password": {"type": "string", "format": "password", "example": ""},
+                        "scope": {"type": "string", "example": "profile"},
+                        "client_id": {"type": "string", "example": "default"},
+                        "client_secret": {"type": "string", "format": "password", "example": ""},
+                        "refresh_token": {"type": "string", "example": ""},
+                        "code": {"type": "string", "example": ""},
+                        "redirect_uri": {"type": "string", "example": ""},
+                        "code_verifier": {"type": "string", "example": ""},
+                        "resource": {"type": "string", "example": ""},
                     },
                 }
             }
