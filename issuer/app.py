@@ -51,6 +51,8 @@ def background_jobs(
         (PRUNE_INTERVAL, lambda: services.client_auth.prune(clock()), "pruning assertions"),
         (PRUNE_INTERVAL, lambda: services.refresh_tokens.prune(clock()), "pruning sessions"),
         (PRUNE_INTERVAL, lambda: services.token_status.prune(clock()), "pruning revocations"),
+        (PRUNE_INTERVAL, lambda: services.authorization_codes.prune(clock()), "pruning codes"),
+        (PRUNE_INTERVAL, lambda: services.sign_in_sessions.prune(clock()), "pruning sign-ins"),
     ]
     return [asyncio.create_task(every(interval, job, what, sleep)) for interval, job, what in jobs]
 

@@ -360,3 +360,16 @@ def test_clients_add_with_redirect_uris_and_exists_ok(
     assert 1 == main([*plain_http, "--redirect-uri", "http://app.example/cb"])
     assert "https" in capsys.readouterr().err
     assert 1 == main(plain_http)  # the code flow needs a redirect URI
+
+
+async def test_old_codes_and_ended_sign_ins_are_pruned(
+    issuer: tuple[httpx.AsyncClient, IssuerServices], clock: FakeClock
+) -> None:
+    client, services = issuer
+    returned(await sign_in(client, params()))
+    assert 0 == services.authorization_codes.prune(clock())  # a live code stays
+    assert 0 == services.sign_in_sessions.prune(clock())
+    clock.advance(services.settings.session_ttl)
+    assert 1 == services.sign_in_sessions.prune(clock())
+    clock.advance(86400)
+    assert 1 == services.authorization_codes.prune(clock())
