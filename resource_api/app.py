@@ -10,6 +10,8 @@ from fastapi import FastAPI, Security, WebSocket
 from fastapi.responses import JSONResponse
 
 from resource_api.config import ResourceApiSettings
+from resource_api.documented import BEARER_ERRORS, UserInfo
+from resource_api.documented import Caller as CallerInfo
 from resource_api.metrics import PrometheusObserver
 from resource_api.readiness import readiness
 from shared.clock import Clock, system_clock
@@ -100,11 +102,13 @@ def create_app(
         "/users/me",
         summary="The token's user",
         responses={
+            200: {"model": UserInfo, "description": "The user the token speaks for"},
+            **BEARER_ERRORS,
             403: {
-                "description": "The token is valid but was issued to a service "
-                "(client_credentials): it speaks for no user",
+                "description": "A valid token without the profile scope, or one issued to a"
+                " service (client_credentials), which speaks for no user",
                 "content": {"application/json": {"example": {"detail": NO_USER_ANSWER}}},
-            }
+            },
         },
     )
     async def users_me(user: CurrentUser) -> Any:
@@ -119,7 +123,11 @@ def create_app(
             "expires_at": user.expires_at,
         }
 
-    @app.get("/whoami", summary="Who the token speaks for: a user or a service")
+    @app.get(
+        "/whoami",
+        summary="Who the token speaks for: a user or a service",
+        responses={200: {"model": CallerInfo}, **BEARER_ERRORS},
+    )
     async def whoami(caller: Caller) -> dict[str, Any]:
         return {
             "kind": caller.kind,
@@ -145,7 +153,11 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", summary="Each trusted issuer's keys are loaded; how fresh they are")
+    @app.get(
+        "/readyz",
+        summary="Each trusted issuer's keys are loaded; how fresh they are",
+        responses={503: {"description": "No trusted issuer's keys are loaded"}},
+    )
     async def readyz() -> JSONResponse:
         body = readiness(verifier)
         return JSONResponse(body, status_code=503 if body["status"] == "not ready" else 200)

@@ -138,8 +138,8 @@ async def test_rfc7009_another_clients_token_is_not_revoked(world: World) -> Non
 async def test_rfc7662_introspection_needs_a_registered_confidential_client(
     world: World,
 ) -> None:
-    """The default public client and a confidential client not registered for it are refused;
-    no client credentials at all is 401."""
+    """No client authentication (the default public client) and wrong credentials are 401
+    (RFC 7662 §2.1); a confidential client not registered for it is refused."""
     tokens = await world.login()
     public = await world.http.post("/introspect", data={"token": tokens["access_token"]})
     worker = await world.http.post(
@@ -149,7 +149,8 @@ async def test_rfc7662_introspection_needs_a_registered_confidential_client(
         "/introspect", data={"token": tokens["access_token"]}, headers=basic_auth("api", "wrong")
     )
     assert [
-        (400, "unauthorized_client"),
+        (401, "invalid_client"),
         (400, "unauthorized_client"),
         (401, "invalid_client"),
     ] == [(r.status_code, r.json()["error"]) for r in (public, worker, wrong)]
+    assert public.headers["www-authenticate"].startswith("Basic")

@@ -27,6 +27,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import URL
 
+from issuer.api.documented import html_pages
 from issuer.api.form import read_form
 from issuer.client_address import client_address
 from issuer.clients import Client
@@ -67,6 +68,22 @@ REQUEST_FIELDS = (
 # RFC 7636 §4.2: an S256 challenge is the base64url of a SHA-256: 43 characters.
 _S256_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 LOGIN_FAILED = "Invalid username or password."
+_LOGIN_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        name: {"type": "string"}
+                        for name in (*REQUEST_FIELDS, "username", "password", "csrf_token")
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 class ErrorPage(Exception):
@@ -242,7 +259,18 @@ def _secure(services: IssuerServices) -> bool:
     return URL(services.settings.url).scheme == "https"
 
 
-@router.get("/authorize", summary="Authorization endpoint (RFC 6749 §4.1, PKCE S256)")
+@router.get(
+    "/authorize",
+    summary="Authorization endpoint (RFC 6749 §4.1, PKCE S256)",
+    response_class=HTMLResponse,
+    responses=html_pages(
+        {
+            200: "The login page",
+            303: "Back to the client's redirect URI, with a code or an error, state and iss",
+            400: "An error page: unknown client or redirect URI (never redirected)",
+        }
+    ),
+)
 async def authorize(request: Request, services: Services) -> Response:
     try:
         checked = validate(_params(request.query_params.multi_items()), services)
@@ -259,7 +287,21 @@ async def authorize(request: Request, services: Services) -> Response:
     return _login_page(checked, _secure(services))
 
 
-@router.post("/authorize", include_in_schema=False)
+@router.post(
+    "/authorize",
+    summary="The login form's submission",
+    response_class=HTMLResponse,
+    openapi_extra=_LOGIN_FORM,
+    responses=html_pages(
+        {
+            200: "The login page again",
+            303: "Signed in: back to the client's redirect URI with a code",
+            400: "Wrong credentials, an expired form, or an untrusted request",
+            429: "Throttled: too many failed attempts (Retry-After)",
+            503: "Password checks busy (Retry-After)",
+        }
+    ),
+)
 async def sign_in(request: Request, services: Services) -> Response:
     try:
         form = await read_form(request)
@@ -322,7 +364,18 @@ async def sign_in(request: Request, services: Services) -> Response:
     return response
 
 
-@router.get("/logout", summary="End the sign-in session")
+@router.get(
+    "/logout",
+    summary="End the sign-in session",
+    response_class=HTMLResponse,
+    responses=html_pages(
+        {
+            200: "Signed out",
+            303: "Signed out, then to the registered post_logout_redirect_uri",
+            400: "Signed out; the return address given is not registered",
+        }
+    ),
+)
 async def logout(request: Request, services: Services) -> Response:
     await anyio.to_thread.run_sync(
         services.sign_in_sessions.end, request.cookies.get(SESSION_COOKIE)
@@ -344,6 +397,14 @@ async def logout(request: Request, services: Services) -> Response:
         response = _page("message.html", title="Signed out", message="You are signed out.")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+@router.api_route(
+    "/authorize", methods=["PUT", "DELETE", "PATCH", "OPTIONS"], include_in_schema=False
+)
+async def authorize_other_methods() -> Response:
+    # Starlette's own 405 would name only the first route's method: GET and POST both serve.
+    return Response(status_code=405, headers={"Allow": "GET, POST"})
 
 
 @router.get("/authorize/page.css", include_in_schema=False)

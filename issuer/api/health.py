@@ -15,7 +15,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Database reachable and a signing key loaded")
+@router.get(
+    "/readyz",
+    summary="Database reachable and a signing key loaded",
+    responses={503: {"description": "Not ready: the database or the signing key is missing"}},
+)
 async def readyz(services: Services) -> JSONResponse:
     database = await anyio.to_thread.run_sync(database_reachable, services.engine)
     signing_key = services.keyring.ready

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from issuer.api.documented import TokenResponse, oauth_errors
 from issuer.api.form import FORM_CONTENT_TYPE, read_form
 from issuer.client_address import client_address
 from issuer.client_auth import presented_credentials
@@ -161,7 +162,15 @@ async def _issue_token(
     return JSONResponse(body, headers=NO_STORE)
 
 
-@router.post("/token", openapi_extra=_FORM_SCHEMA, summary="Token endpoint (RFC 6749 §3.2)")
+@router.post(
+    "/token",
+    openapi_extra=_FORM_SCHEMA,
+    summary="Token endpoint (RFC 6749 §3.2)",
+    responses={
+        200: {"model": TokenResponse, "description": "The tokens (RFC 6749 §5.1)"},
+        **oauth_errors(400, 401, 429, 503),
+    },
+)
 async def token(request: Request, services: Services) -> JSONResponse:
     started = time.perf_counter()
     address = client_address(

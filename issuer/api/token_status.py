@@ -12,10 +12,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 
+from issuer.api.documented import oauth_errors
 from issuer.api.form import FORM_CONTENT_TYPE, read_form
 from issuer.client_auth import presented_credentials
 from issuer.clients import INTROSPECTION, Client
-from issuer.errors import NO_STORE, InvalidRequest, TemporarilyUnavailable, UnauthorizedClient
+from issuer.errors import (
+    NO_STORE,
+    InvalidClient,
+    InvalidRequest,
+    TemporarilyUnavailable,
+    UnauthorizedClient,
+)
 from issuer.services import IssuerServices, Services
 
 router = APIRouter()
@@ -29,11 +36,10 @@ _FORM = {
                     "type": "object",
                     "required": ["token"],
                     "properties": {
-                        "token": {"type": "string"},
-                        "token_type_hint": {
-                            "type": "string",
-                            "enum": ["access_token", "refresh_token"],
-                        },
+                        "token": {"type": "string", "minLength": 1},
+                        # access_token or refresh_token; RFC 7009 §2.1: a hint the server
+                        # does not know is ignored, never refused.
+                        "token_type_hint": {"type": "string", "example": "access_token"},
                     },
                 }
             }
@@ -58,7 +64,16 @@ async def _client_and_token(request: Request, services: IssuerServices) -> tuple
     return client, token
 
 
-@router.post("/revoke", openapi_extra=_FORM, summary="Token revocation (RFC 7009)")
+@router.post(
+    "/revoke",
+    openapi_extra=_FORM,
+    summary="Token revocation (RFC 7009)",
+    response_class=Response,
+    responses={
+        200: {"description": "Revoked, or nothing to revoke (RFC 7009 §2.2)"},
+        **oauth_errors(400, 401, 503),
+    },
+)
 async def revoke(request: Request, services: Services) -> Response:
     client, token = await _client_and_token(request, services)
     try:
@@ -70,10 +85,21 @@ async def revoke(request: Request, services: Services) -> Response:
     return Response(status_code=200, headers=NO_STORE)
 
 
-@router.post("/introspect", openapi_extra=_FORM, summary="Token introspection (RFC 7662)")
+@router.post(
+    "/introspect",
+    openapi_extra=_FORM,
+    summary="Token introspection (RFC 7662)",
+    responses={
+        200: {"description": "The token's state: `active`, and its claims when active"},
+        **oauth_errors(400, 401, 503),
+    },
+)
 async def introspect(request: Request, services: Services) -> JSONResponse:
     client, token = await _client_and_token(request, services)
-    if client.public or INTROSPECTION not in client.grants:
+    if client.public:
+        # RFC 7662 §2.1: the endpoint requires the caller to authenticate.
+        raise InvalidClient("introspection needs client authentication", basic_challenge=True)
+    if INTROSPECTION not in client.grants:
         raise UnauthorizedClient("this client is not registered for introspection")
     try:
         answer: dict[str, Any] = await anyio.to_thread.run_sync(
