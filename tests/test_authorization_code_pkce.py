@@ -373,3 +373,23 @@ async def test_old_codes_and_ended_sign_ins_are_pruned(
     assert 1 == services.sign_in_sessions.prune(clock())
     clock.advance(86400)
     assert 1 == services.authorization_codes.prune(clock())
+
+
+async def test_a_scope_the_user_lacks_goes_back_to_the_client_as_invalid_scope(
+    issuer: tuple[httpx.AsyncClient, IssuerServices],
+) -> None:
+    """alice has no admin scope: after she signs in, the client gets invalid_scope (with its
+    state), never a code and never a JSON page in her browser."""
+    client, services = issuer
+    services.clients.add(
+        "admin-app",
+        public=True,
+        grants=frozenset({"authorization_code"}),
+        scopes=frozenset({"profile", "admin"}),
+        audiences=(),
+        auth_method="none",
+        redirect_uris=(REDIRECT,),
+    )
+    answer = returned(await sign_in(client, params(client_id="admin-app", scope="admin")))
+    assert ("invalid_scope", "s-1 &/=é") == (answer["error"], answer["state"])
+    assert "code" not in answer

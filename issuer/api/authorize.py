@@ -231,11 +231,12 @@ async def _issue_code(
     request: AuthorizationRequest, user: User, services: IssuerServices
 ) -> RedirectResponse:
     known = frozenset(services.settings.scopes)
-    scopes = granted_scopes(
-        user, request.requested, known, frozenset(services.settings.default_scopes)
-    )
+    defaults = frozenset(services.settings.default_scopes)
     try:
-        scopes = within_client(scopes, request.client)
+        # Within the user's scopes and the client's: otherwise invalid_scope, to the client.
+        scopes = within_client(
+            granted_scopes(user, request.requested, known, defaults), request.client
+        )
     except InvalidScope as error:
         return _redirect(
             request,
