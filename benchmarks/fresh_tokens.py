@@ -18,7 +18,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 
@@ -105,22 +104,14 @@ def run(seconds: int = SECONDS) -> list[tuple[str, bool]]:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is needed: apt-get install wrk")
     with tempfile.TemporaryDirectory() as data, servers.issuer(Path(data)) as (issuer, _pid):
-        sample = httpx.post(
-            f"{issuer}/token", data={"username": "bench", "password": "bench-password"}
-        ).json()["access_token"]
+        sample = servers.bench_token(issuer)
         template = jwt.decode(sample, options={"verify_signature": False})
         template["exp"] = int(time.time()) + 3600
         runs = ROUNDS * 2 + 2  # ours and the recipe each round, plus their warm-ups
         pool = mint_pool(Path(data), issuer, template, runs * POOL_PER_RUN)
         chunks = iter(pool[i : i + POOL_PER_RUN] for i in range(0, len(pool), POOL_PER_RUN))
-        port = servers.free_port()
-        api = f"http://127.0.0.1:{port}"
-        command = [
-            "-m", "uvicorn", "benchmarks.users_me_app:bench_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning",
-        ]  # fmt: skip
         with (
-            servers.process(command, {"RESOURCE_API_ISSUER_URL": issuer}, f"{api}/readyz"),
+            servers.users_me_app(issuer) as api,
             tempfile.TemporaryDirectory() as scratch,
         ):
             for name in ("ours", "recipe"):  # warm up: keys, connections

@@ -68,3 +68,26 @@ def issuer(data_dir: Path, cpus: str | None = None, **env: str) -> Iterator[tupl
     serve = ["-m", "issuer", "serve", "--port", str(port), "--workers", workers]
     with process(serve, settings, f"{base}/readyz", cpus) as pid:
         yield base, pid
+
+
+def bench_token(issuer_url: str) -> str:
+    """A password-grant token for the demo user every benchmark issuer has."""
+    response = httpx.post(
+        f"{issuer_url}/token", data={"username": "bench", "password": "bench-password"}
+    )
+    token: str = response.json()["access_token"]
+    return token
+
+
+@contextlib.contextmanager
+def users_me_app(issuer_url: str) -> Iterator[str]:
+    """The resource API with its /users/me twins (benchmarks/users_me_app.py) in one uvicorn
+    process, trusting `issuer_url`; yields its base URL."""
+    port = free_port()
+    api = f"http://127.0.0.1:{port}"
+    command = [
+        "-m", "uvicorn", "benchmarks.users_me_app:bench_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    with process(command, {"RESOURCE_API_ISSUER_URL": issuer_url}, f"{api}/readyz"):
+        yield api

@@ -7,8 +7,6 @@ import statistics
 import tempfile
 from pathlib import Path
 
-import httpx
-
 from benchmarks import servers
 from benchmarks.load import wrk
 
@@ -32,16 +30,8 @@ def run(seconds: int = 4) -> tuple[str, float, float]:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is needed: apt-get install wrk")
     with tempfile.TemporaryDirectory() as data, servers.issuer(Path(data)) as (issuer, _pid):
-        token = httpx.post(
-            f"{issuer}/token", data={"username": "bench", "password": "bench-password"}
-        ).json()["access_token"]
-        port = servers.free_port()
-        api = f"http://127.0.0.1:{port}"
-        command = [
-            "-m", "uvicorn", "benchmarks.users_me_app:bench_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning",
-        ]  # fmt: skip
-        with servers.process(command, {"RESOURCE_API_ISSUER_URL": issuer}, f"{api}/readyz"):
+        token = servers.bench_token(issuer)
+        with servers.users_me_app(issuer) as api:
             for path in ENDPOINTS.values():  # warm up: keys, caches, connections
                 _wrk(f"{api}{path}", token, 1)
             # Interleaved rounds: a noisy moment hits every endpoint of a round alike.

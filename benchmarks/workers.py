@@ -9,8 +9,6 @@ import statistics
 import tempfile
 from pathlib import Path
 
-import httpx
-
 from benchmarks import servers
 from benchmarks.client_credentials import register_service
 from benchmarks.load import wrk
@@ -49,9 +47,7 @@ def run() -> list[tuple[str, bool]]:
         secret = register_service(data)
         authorization = "Basic " + base64.b64encode(f"bench-service:{secret}".encode()).decode()
         with servers.issuer(data) as (issuer, _pid):
-            token = httpx.post(
-                f"{issuer}/token", data={"username": "bench", "password": "bench-password"}
-            ).json()["access_token"]
+            token = servers.bench_token(issuer)
             one, two = (_resource_api_rates(issuer, token, n) for n in (1, 2))
         ratio = statistics.median(two) / statistics.median(one)
         lines.append(

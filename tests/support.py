@@ -123,6 +123,31 @@ def serve(
             process.wait()
 
 
+def issuer_process_env(url: str, data_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment of a real issuer process under test: its URL and data directory, the
+    cheap argon2 parameters, and `settings` by name without the prefix (DEMO_USERS="a:b")."""
+    return {
+        "ISSUER_URL": url,
+        "ISSUER_DATA_DIR": str(data_dir),
+        **{f"ISSUER_{name.upper()}": str(value) for name, value in CHEAP_ARGON2.items()},
+        **{f"ISSUER_{name}": value for name, value in settings.items()},
+    }
+
+
+def issuer_cli(env: Mapping[str, str], *args: str) -> str:
+    """`python -m issuer ARGS` as a real process; its standard output (it must succeed)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "issuer", *args],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout
+
+
 def basic_auth(client_id: str, secret: str) -> dict[str, str]:
     """RFC 6749 §2.3.1 client_secret_basic: id and secret form-urlencoded, joined by ':'."""
     raw = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()

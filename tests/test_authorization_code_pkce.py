@@ -32,24 +32,31 @@ async def issuer(
 ) -> AsyncIterator[tuple[httpx.AsyncClient, IssuerServices]]:
     settings = issuer_settings(tmp_path / "data", demo_users=["alice:alice-pw"])
     async with issuer_client(settings, clock) as (client, services):
-        services.clients.add(
+        public_client(
+            services,
             "web",
-            public=True,
-            grants=frozenset({"authorization_code", "refresh_token"}),
-            scopes=frozenset({"profile"}),
-            audiences=(),
-            auth_method="none",
+            {"authorization_code", "refresh_token"},
             redirect_uris=(REDIRECT, "https://app.example/cb?tenant=1"),
         )
-        services.clients.add(
-            "service",
-            public=False,
-            grants=frozenset({"client_credentials"}),
-            scopes=frozenset({"profile"}),
-            audiences=(),
-            auth_method="client_secret_basic",
-        )
         yield client, services
+
+
+def public_client(
+    services: IssuerServices,
+    client_id: str,
+    grants: set[str],
+    scopes: tuple[str, ...] = ("profile",),
+    redirect_uris: tuple[str, ...] = (),
+) -> None:
+    services.clients.add(
+        client_id,
+        public=True,
+        grants=frozenset(grants),
+        scopes=frozenset(scopes),
+        audiences=(),
+        auth_method="none",
+        redirect_uris=redirect_uris,
+    )
 
 
 def params(**overrides: str | None) -> dict[str, str]:
@@ -229,14 +236,7 @@ async def test_a_client_not_registered_for_the_code_flow_is_refused(
     issuer: tuple[httpx.AsyncClient, IssuerServices],
 ) -> None:
     client, services = issuer
-    services.clients.add(
-        "password-only",
-        public=True,
-        grants=frozenset({"password"}),
-        scopes=frozenset({"profile"}),
-        audiences=(),
-        auth_method="none",
-    )
+    public_client(services, "password-only", {"password"})
     response = await client.get("/authorize", params=params(client_id="password-only"))
     assert 400 == response.status_code  # it has no redirect URI to send an error to
 
@@ -381,13 +381,11 @@ async def test_a_scope_the_user_lacks_goes_back_to_the_client_as_invalid_scope(
     """alice has no admin scope: after she signs in, the client gets invalid_scope (with its
     state), never a code and never a JSON page in her browser."""
     client, services = issuer
-    services.clients.add(
+    public_client(
+        services,
         "admin-app",
-        public=True,
-        grants=frozenset({"authorization_code"}),
-        scopes=frozenset({"profile", "admin"}),
-        audiences=(),
-        auth_method="none",
+        {"authorization_code"},
+        scopes=("profile", "admin"),
         redirect_uris=(REDIRECT,),
     )
     answer = returned(await sign_in(client, params(client_id="admin-app", scope="admin")))

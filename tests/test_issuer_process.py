@@ -7,7 +7,12 @@ import httpx
 import jwt
 import pytest
 
-from tests.support import CHEAP_ARGON2, free_port, serve, wait_until_ready
+from tests.support import (
+    free_port,
+    issuer_process_env,
+    serve,
+    wait_until_ready,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -24,13 +29,12 @@ def test_token_survives_restart(tmp_path: Path) -> None:
     """Serve, get a token, verify it; restart on the same data dir; the old token verifies."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        "ISSUER_URL": base,
-        "ISSUER_DATA_DIR": str(tmp_path / "data"),
-        "ISSUER_DEMO_USERS": "test:test",
-        "ISSUER_KEY_PASSPHRASE": "process-test-passphrase",
-        **{f"ISSUER_{name.upper()}": str(value) for name, value in CHEAP_ARGON2.items()},
-    }
+    env = issuer_process_env(
+        base,
+        tmp_path / "data",
+        DEMO_USERS="test:test",
+        KEY_PASSPHRASE="process-test-passphrase",
+    )
     log = tmp_path / "issuer.log"
     with serve("issuer", port, env, log):
         wait_until_ready(f"{base}/readyz")

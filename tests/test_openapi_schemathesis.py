@@ -10,7 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import CHEAP_ARGON2, ROOT, free_port, serve, wait_until_ready
+from tests.support import (
+    ROOT,
+    free_port,
+    issuer_process_env,
+    serve,
+    wait_until_ready,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -30,12 +36,7 @@ def _schemathesis(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
 def test_both_openapi_documents_pass_every_check(tmp_path: Path) -> None:
     issuer_port, api_port = free_port(), free_port()
     issuer, api = f"http://127.0.0.1:{issuer_port}", f"http://127.0.0.1:{api_port}"
-    env = {
-        "ISSUER_URL": issuer,
-        "ISSUER_DATA_DIR": str(tmp_path / "data"),
-        "ISSUER_DEMO_USERS": "test:test",
-        **{f"ISSUER_{name.upper()}": str(value) for name, value in CHEAP_ARGON2.items()},
-    }
+    env = issuer_process_env(issuer, tmp_path / "data", DEMO_USERS="test:test")
     log = tmp_path / "services.log"
     with serve("issuer", issuer_port, env, log):
         wait_until_ready(f"{issuer}/readyz")

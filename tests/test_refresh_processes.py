@@ -9,7 +9,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import CHEAP_ARGON2, authlib_oauth2_client, free_port, serve, wait_until_ready
+from tests.support import (
+    authlib_oauth2_client,
+    free_port,
+    issuer_process_env,
+    serve,
+    wait_until_ready,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -21,12 +27,7 @@ def test_authlib_refreshes_automatically_against_real_processes(tmp_path: Path) 
 
     issuer_port, api_port = free_port(), free_port()
     issuer, api = f"http://127.0.0.1:{issuer_port}", f"http://127.0.0.1:{api_port}"
-    env = {
-        "ISSUER_URL": issuer,
-        "ISSUER_DATA_DIR": str(tmp_path / "data"),
-        "ISSUER_DEMO_USERS": "test:test",
-        **{f"ISSUER_{name.upper()}": str(value) for name, value in CHEAP_ARGON2.items()},
-    }
+    env = issuer_process_env(issuer, tmp_path / "data", DEMO_USERS="test:test")
     updates: list[dict[str, Any]] = []
     log = tmp_path / "services.log"
     with serve("issuer", issuer_port, env, log):

@@ -2,9 +2,6 @@
 independent implementation of client_credentials and client_secret_basic), asking for an API
 registered as a resource (RFC 8707), and calls that API, a real resource API process."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -14,28 +11,15 @@ from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
 from tests.support import (
-    CHEAP_ARGON2,
-    ROOT,
     authlib_oauth2_client,
     free_port,
+    issuer_cli,
+    issuer_process_env,
     serve,
     wait_until_ready,
 )
 
 pytestmark = pytest.mark.slow
-
-
-def _issuer_cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "issuer", *args],
-        env={**os.environ, **env},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return done.stdout
 
 
 def test_service_token_with_authlib_against_real_processes(tmp_path: Path) -> None:
@@ -46,17 +30,13 @@ def test_service_token_with_authlib_against_real_processes(tmp_path: Path) -> No
 
     issuer_port, api_port = free_port(), free_port()
     issuer, api = f"http://127.0.0.1:{issuer_port}", f"http://127.0.0.1:{api_port}"
-    env = {
-        "ISSUER_URL": issuer,
-        "ISSUER_DATA_DIR": str(tmp_path / "data"),
-        **{f"ISSUER_{name.upper()}": str(value) for name, value in CHEAP_ARGON2.items()},
-    }
-    added = _issuer_cli(
+    env = issuer_process_env(issuer, tmp_path / "data")
+    added = issuer_cli(
         env, "clients", "add", "reports", "--scope", "profile", "--audience", "resource-api"
     )
     secret = added.split("store it now): ")[1].strip()
-    _issuer_cli(env, "resources", "add", f"{api}/", "--audience", "resource-api")
-    other = _issuer_cli(
+    issuer_cli(env, "resources", "add", f"{api}/", "--audience", "resource-api")
+    other = issuer_cli(
         env, "clients", "add", "other", "--scope", "profile", "--audience", "other-api"
     )
     other_secret = other.split("store it now): ")[1].strip()

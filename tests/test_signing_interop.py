@@ -13,7 +13,12 @@ import jwt
 import pytest
 
 from shared.verifier.signatures import SUPPORTED
-from tests.support import CHEAP_ARGON2, free_port, serve, wait_until_ready
+from tests.support import (
+    free_port,
+    issuer_process_env,
+    serve,
+    wait_until_ready,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -53,13 +58,9 @@ def test_independent_libraries_verify_every_algorithm(
 ) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        "ISSUER_URL": base,
-        "ISSUER_DATA_DIR": str(tmp_path / "data"),
-        "ISSUER_SIGNING_ALG": algorithm,
-        "ISSUER_DEMO_USERS": "alice:alice-pw",
-        **{f"ISSUER_{name.upper()}": str(value) for name, value in CHEAP_ARGON2.items()},
-    }
+    env = issuer_process_env(
+        base, tmp_path / "data", SIGNING_ALG=algorithm, DEMO_USERS="alice:alice-pw"
+    )
     with serve("issuer", port, env, tmp_path / "issuer.log"):
         wait_until_ready(f"{base}/readyz")
         token = httpx.post(

@@ -5,7 +5,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import CHEAP_ARGON2, free_port, serve, wait_until_ready
+from tests.support import (
+    free_port,
+    issuer_process_env,
+    serve,
+    wait_until_ready,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -16,12 +21,7 @@ def test_readme_walkthrough(tmp_path: Path) -> None:
     issuer_port, api_port = free_port(), free_port()
     issuer = f"http://127.0.0.1:{issuer_port}"
     api = f"http://127.0.0.1:{api_port}"
-    issuer_env = {
-        "ISSUER_URL": issuer,
-        "ISSUER_DATA_DIR": str(tmp_path / "data"),
-        "ISSUER_DEMO_USERS": "test:test",
-        **{f"ISSUER_{name.upper()}": str(value) for name, value in CHEAP_ARGON2.items()},
-    }
+    issuer_env = issuer_process_env(issuer, tmp_path / "data", DEMO_USERS="test:test")
     log = tmp_path / "services.log"
     with serve("issuer", issuer_port, issuer_env, log):
         wait_until_ready(f"{issuer}/readyz")

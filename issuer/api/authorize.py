@@ -96,12 +96,21 @@ class ErrorPage(Exception):
 
 
 class ErrorRedirect(Exception):
-    """Sent back to the client's (verified) redirect URI, RFC 6749 §4.1.2.1."""
+    """Sent back to the client's (verified) redirect URI with its state, RFC 6749 §4.1.2.1."""
 
-    def __init__(self, error: str, description: str) -> None:
+    def __init__(self, redirect_uri: str, state: str | None, error: str, description: str) -> None:
         super().__init__(description)
-        self.error = error
-        self.description = description
+        self.redirect_uri, self.state = redirect_uri, state
+        self.error, self.description = error, description
+
+    def response(self, issuer: str) -> RedirectResponse:
+        return _redirect(
+            self.redirect_uri,
+            self.state,
+            issuer,
+            error=self.error,
+            error_description=self.description,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,52 +144,47 @@ def validate(params: Mapping[str, list[str]], services: IssuerServices) -> Autho
         redirect_uri = client.redirect_uris[0]
     if redirect_uri is None or not matches(redirect_uri, client.redirect_uris):
         raise ErrorPage("The application's return address is not one it registered.")
-    request = AuthorizationRequest(
-        client=client,
-        redirect_uri=redirect_uri,
-        state=values.get("state"),
-        requested=None,
-        code_challenge="",
-        fields=tuple(values.items()),
-    )
-    return _checked(request, values, services)
+    state = values.get("state")
 
+    def refused(error: str, description: str) -> ErrorRedirect:
+        return ErrorRedirect(redirect_uri, state, error, description)
 
-def _checked(
-    request: AuthorizationRequest, values: dict[str, str], services: IssuerServices
-) -> AuthorizationRequest:
     if values.get("response_type") != "code":
-        raise _Bound(request, "unsupported_response_type", "only response_type=code is offered")
-    if "authorization_code" not in request.client.grants:
-        raise _Bound(request, "unauthorized_client", "this client may not use the code flow")
+        raise refused("unsupported_response_type", "only response_type=code is offered")
+    if "authorization_code" not in client.grants:
+        raise refused("unauthorized_client", "this client may not use the code flow")
     challenge = values.get("code_challenge")
     if challenge is None:
-        raise _Bound(request, "invalid_request", "PKCE is required: send a code_challenge")
+        raise refused("invalid_request", "PKCE is required: send a code_challenge")
     if values.get("code_challenge_method") != "S256" or not _S256_CHALLENGE.match(challenge):
-        raise _Bound(request, "invalid_request", "the code_challenge_method must be S256")
+        raise refused("invalid_request", "the code_challenge_method must be S256")
     try:
         requested = requested_scopes(values.get("scope"), frozenset(services.settings.scopes))
     except InvalidScope as error:
-        raise _Bound(request, "invalid_scope", error.description) from None
+        raise refused("invalid_scope", error.description) from None
     return AuthorizationRequest(
-        request.client, request.redirect_uri, request.state, requested, challenge, request.fields
+        client, redirect_uri, state, requested, challenge, tuple(values.items())
     )
 
 
-class _Bound(Exception):
-    """An ErrorRedirect that knows where it goes."""
+async def _validated(
+    params: Mapping[str, list[str]], services: IssuerServices
+) -> AuthorizationRequest | Response:
+    """The checked request, or the answer that refuses it. In a thread: the client lookup
+    may read the database."""
+    try:
+        return await anyio.to_thread.run_sync(validate, params, services)
+    except ErrorPage as error:
+        return _error_page(error)
+    except ErrorRedirect as refusal:
+        return refusal.response(services.settings.url)
 
-    def __init__(self, request: AuthorizationRequest, error: str, description: str) -> None:
-        super().__init__(description)
-        self.request = request
-        self.redirect = ErrorRedirect(error, description)
 
-
-def _redirect(request: AuthorizationRequest, issuer: str, **params: str) -> RedirectResponse:
-    values = {**params, **({"state": request.state} if request.state is not None else {})}
+def _redirect(redirect_uri: str, state: str | None, issuer: str, **params: str) -> RedirectResponse:
+    values = {**params, **({"state": state} if state is not None else {})}
     values["iss"] = issuer  # RFC 9207: which issuer answered (mix-up attacks)
-    separator = "&" if "?" in request.redirect_uri else "?"
-    target = f"{request.redirect_uri}{separator}{urlencode(values)}"
+    separator = "&" if "?" in redirect_uri else "?"
+    target = f"{redirect_uri}{separator}{urlencode(values)}"
     return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
 
 
@@ -238,11 +242,10 @@ async def _issue_code(
             granted_scopes(user, request.requested, known, defaults), request.client
         )
     except InvalidScope as error:
-        return _redirect(
-            request,
-            services.settings.url,
-            **_error(ErrorRedirect("invalid_scope", error.description)),
+        refusal = ErrorRedirect(
+            request.redirect_uri, request.state, "invalid_scope", error.description
         )
+        return refusal.response(services.settings.url)
     code = await anyio.to_thread.run_sync(
         lambda: services.authorization_codes.issue(
             client_id=request.client.client_id,
@@ -253,7 +256,7 @@ async def _issue_code(
             now=services.clock(),
         )
     )
-    return _redirect(request, services.settings.url, code=code)
+    return _redirect(request.redirect_uri, request.state, services.settings.url, code=code)
 
 
 def _secure(services: IssuerServices) -> bool:
@@ -273,12 +276,9 @@ def _secure(services: IssuerServices) -> bool:
     ),
 )
 async def authorize(request: Request, services: Services) -> Response:
-    try:
-        checked = validate(_params(request.query_params.multi_items()), services)
-    except ErrorPage as error:
-        return _error_page(error)
-    except _Bound as bound:
-        return _redirect(bound.request, services.settings.url, **_error(bound.redirect))
+    checked = await _validated(_params(request.query_params.multi_items()), services)
+    if isinstance(checked, Response):
+        return checked
     user_id = await anyio.to_thread.run_sync(
         services.sign_in_sessions.user_id, request.cookies.get(SESSION_COOKIE), services.clock()
     )
@@ -308,12 +308,9 @@ async def sign_in(request: Request, services: Services) -> Response:
         form = await read_form(request)
     except OAuthError:
         return _error_page(ErrorPage("The sign-in form could not be read."))
-    try:
-        checked = validate({name: [value] for name, value in form.items()}, services)
-    except ErrorPage as error:
-        return _error_page(error)
-    except _Bound as bound:
-        return _redirect(bound.request, services.settings.url, **_error(bound.redirect))
+    checked = await _validated({name: [value] for name, value in form.items()}, services)
+    if isinstance(checked, Response):
+        return checked
     secure = _secure(services)
     cookie, field = request.cookies.get(CSRF_COOKIE, ""), form.get("csrf_token", "")
     if not cookie or not hmac.compare_digest(cookie.encode(), field.encode()):
@@ -382,7 +379,9 @@ async def logout(request: Request, services: Services) -> Response:
         services.sign_in_sessions.end, request.cookies.get(SESSION_COOKIE)
     )
     target = request.query_params.get("post_logout_redirect_uri")
-    client = services.clients.get(request.query_params.get("client_id", ""))
+    client = await anyio.to_thread.run_sync(
+        services.clients.get, request.query_params.get("client_id", "")
+    )
     response: Response
     if target is not None and client is not None and matches(target, client.redirect_uris):
         response = RedirectResponse(target, status_code=303)
@@ -418,7 +417,3 @@ def _params(items: list[tuple[str, str]]) -> dict[str, list[str]]:
     for name, value in items:
         params.setdefault(name, []).append(value)
     return params
-
-
-def _error(redirect: ErrorRedirect) -> dict[str, str]:
-    return {"error": redirect.error, "error_description": redirect.description}

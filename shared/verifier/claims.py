@@ -8,7 +8,7 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,10 +125,15 @@ CLAIM_RULES: tuple[tuple[str, str, ClaimRule], ...] = (
 )
 
 
-def validate_claims(claims: Mapping[str, Any], expected: Expected) -> None:
-    for rule_id, _what, rule in CLAIM_RULES:
+def apply_rules(rules: Sequence[tuple[str, str, Callable[..., None]]], *args: Any) -> None:
+    """Runs each rule on `args`; the first refusal is raised, tagged with its rule's id."""
+    for rule_id, _what, rule in rules:
         try:
-            rule(claims, expected)
+            rule(*args)
         except InvalidToken as refused:
             refused.rule = rule_id
             raise
+
+
+def validate_claims(claims: Mapping[str, Any], expected: Expected) -> None:
+    apply_rules(CLAIM_RULES, claims, expected)

@@ -16,7 +16,6 @@ class TrustedIssuer:
         algorithms: Collection[str] = (ALGORITHM,),
     ) -> None:
         self.jwks = jwks
-        self.issuer = jwks.issuer
         self.audiences = frozenset([audience] if isinstance(audience, str) else audience)
         self.algorithms = frozenset(algorithms)
         if not self.audiences or not all(self.audiences):
@@ -30,6 +29,10 @@ class TrustedIssuer:
                 f"{self.issuer}: unsupported algorithms {sorted(unsupported)};"
                 f" choose among {', '.join(SUPPORTED)}"
             )
+
+    @property
+    def issuer(self) -> str:
+        return self.jwks.issuer
 
     def __repr__(self) -> str:
         return f"TrustedIssuer({self.issuer!r}, audiences={sorted(self.audiences)})"

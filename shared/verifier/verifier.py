@@ -25,7 +25,7 @@ import jwt
 from shared.access_token import ACCEPTED_TYPES as ACCESS_TOKEN_TYPES
 from shared.access_token import ALGORITHM
 from shared.clock import Clock, system_clock
-from shared.verifier.claims import Expected, read_claims, validate_claims
+from shared.verifier.claims import Expected, apply_rules, read_claims, validate_claims
 from shared.verifier.errors import InvalidToken
 from shared.verifier.jwks_cache import JwksCache
 from shared.verifier.observer import NO_OBSERVER, VerifierObserver
@@ -108,12 +108,7 @@ def check_signature(token: str, header: dict[str, Any], key: jwt.PyJWK) -> None:
 
 def check_header(header: dict[str, Any], algorithms: frozenset[str]) -> str:
     """Applies the header rules; returns the kid."""
-    for rule_id, _what, rule in HEADER_RULES:
-        try:
-            rule(header, algorithms)
-        except InvalidToken as refused:
-            refused.rule = rule_id
-            raise
+    apply_rules(HEADER_RULES, header, algorithms)
     kid: str = header["kid"]
     return kid
 

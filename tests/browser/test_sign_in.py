@@ -16,8 +16,6 @@ import hashlib
 import os
 import secrets
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +24,14 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
-from tests.support import CHEAP_ARGON2, ROOT, free_port, serve, wait_until_ready
+from tests.support import (
+    ROOT,
+    free_port,
+    issuer_cli,
+    issuer_process_env,
+    serve,
+    wait_until_ready,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -59,17 +64,6 @@ class Services:
         )
 
 
-def _cli(env: dict[str, str], *args: str) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "issuer", *args],
-        env={**os.environ, **env},
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-
-
 @pytest.fixture(scope="module")
 def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     tmp = tmp_path_factory.mktemp("browser")
@@ -79,21 +73,22 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
         api=f"http://127.0.0.1:{api_port}",
         callback=f"http://127.0.0.1:{app_port}/callback",
     )
-    env = {
-        "ISSUER_URL": running.issuer,
-        "ISSUER_DATA_DIR": str(tmp / "data"),
-        "ISSUER_DEMO_USERS": "test:test",
+    env = issuer_process_env(
+        running.issuer,
+        tmp / "data",
+        DEMO_USERS="test:test",
         # The resource API's /docs exchanges its code at /token from the browser.
-        "ISSUER_CORS_ORIGINS": running.api,
-        **{f"ISSUER_{name.upper()}": str(value) for name, value in CHEAP_ARGON2.items()},
-    }
+        CORS_ORIGINS=running.api,
+    )
     code_flow = [
             "--public", "--grant", "authorization_code", "--grant", "refresh_token",
         "--scope", "profile",
     ]  # fmt: skip
     docs_redirect = f"{running.api}/docs/oauth2-redirect"
-    _cli(env, "clients", "add", "resource-api-docs", *code_flow, "--redirect-uri", docs_redirect)
-    _cli(env, "clients", "add", "browser-app", *code_flow, "--redirect-uri", running.callback)
+    issuer_cli(
+        env, "clients", "add", "resource-api-docs", *code_flow, "--redirect-uri", docs_redirect
+    )
+    issuer_cli(env, "clients", "add", "browser-app", *code_flow, "--redirect-uri", running.callback)
     log = tmp / "services.log"
     with serve("issuer", issuer_port, env, log):
         wait_until_ready(f"{running.issuer}/readyz")
