@@ -17,6 +17,9 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(Text)
     scopes: Mapped[str] = mapped_column(Text)  # space-separated, as in RFC 6749 §3.3
     created_at: Mapped[float]
+    # Bumped when the password changes or the user's sessions are revoked: sign-in sessions
+    # started under another generation no longer sign in (issuer/sign_in_sessions.py).
+    credential_generation: Mapped[int] = mapped_column(server_default="0")
 
 
 class SigningKeyRow(Base):
@@ -55,11 +58,17 @@ class LoginFailureRow(Base):
     """One failed password check (or one under way), for brute-force throttling."""
 
     __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_account_at", "account", "at"),)
+    __table_args__ = (
+        Index("ix_login_failures_account_at", "account", "at"),
+        Index("ix_login_failures_address_at", "address", "at"),
+        Index("ix_login_failures_network_at", "network", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     account: Mapped[str] = mapped_column(String(150))  # as submitted: unknown names count too
     address: Mapped[str] = mapped_column(String(64))
+    # The address's /24 (IPv4) or /64 (IPv6): spraying from neighbouring addresses counts once.
+    network: Mapped[str] = mapped_column(String(64), server_default="")
     at: Mapped[float]
 
 
@@ -77,6 +86,8 @@ class ClientRow(Base):
     jwks: Mapped[str | None] = mapped_column(Text)  # private_key_jwt: the client's public keys
     # Space-separated, matched exactly (RFC 6749 §3.1.2.3; loopback ports vary, RFC 8252).
     redirect_uris: Mapped[str] = mapped_column(Text, server_default="")
+    # RFC 8252 native app: only the port of a loopback IP literal redirect URI may vary.
+    native: Mapped[bool] = mapped_column(server_default="0")
     secret_salt: Mapped[bytes | None] = mapped_column(LargeBinary)
     secret_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
     old_secret_salt: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -160,5 +171,20 @@ class SignInSessionRow(Base):
 
     session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(36), index=True)
+    # Shown by `sessions list` and taken by `sessions revoke --sign-in` (never the cookie's hash).
+    session_id: Mapped[str] = mapped_column(String(36), unique=True)
+    # The user's credential_generation at sign-in: a password change ends the session.
+    credential_generation: Mapped[int] = mapped_column(server_default="0")
     created_at: Mapped[float]
     expires_at: Mapped[float]
+
+
+class IssuerSecretRow(Base):
+    """A secret every issuer process shares, made once by whichever process needs it first
+    (the primary key settles the race): the HMAC key of the login form's CSRF tokens."""
+
+    __tablename__ = "issuer_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[float]

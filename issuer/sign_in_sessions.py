@@ -3,6 +3,7 @@ sign in through /authorize without the password typed again, for ISSUER_SESSION_
 Stored by the SHA-256 of the cookie's value; /logout ends it."""
 
 import secrets
+import uuid
 
 from sqlalchemy import Engine, delete
 
@@ -21,6 +22,7 @@ class SignInSessions:
         row = SignInSessionRow(
             session_hash=token_hash(value),
             user_id=user_id,
+            session_id=str(uuid.uuid4()),
             created_at=now,
             expires_at=now + self.ttl,
         )

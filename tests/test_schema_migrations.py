@@ -57,6 +57,11 @@ def test_unversioned_database_of_the_hold_up_release_is_adopted(tmp_path: Path) 
     Base.metadata.create_all(engine, tables=[Base.metadata.tables[t] for t in hold_up_tables])
     with engine.begin() as connection:  # as that release made it: before signing algorithms
         connection.exec_driver_sql("ALTER TABLE signing_keys DROP COLUMN algorithm")
+        # and before credential generations and spraying counters (0007)
+        connection.exec_driver_sql("DROP INDEX ix_login_failures_network_at")
+        connection.exec_driver_sql("DROP INDEX ix_login_failures_address_at")
+        connection.exec_driver_sql("ALTER TABLE login_failures DROP COLUMN network")
+        connection.exec_driver_sql("ALTER TABLE users DROP COLUMN credential_generation")
     assert current_revision(engine) is None
     open_database(settings)
     assert head_revision() == current_revision(engine)
