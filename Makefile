@@ -15,8 +15,9 @@ run: $(PY)
 	scripts/run
 
 # The full suite; tests on PostgreSQL are skipped (and say how to install it) without a server.
+# PYTEST_ARGS adds options (CI asks for the slowest tests).
 test: $(PY)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The inner loop: no real processes, terminals or PostgreSQL.
 test-fast: $(PY)
@@ -28,11 +29,11 @@ lint: $(PY)
 	$(VENV)/bin/mypy
 
 e2e: $(PY)
-	$(PY) -m pytest -m "e2e and not e2e_ha" tests/e2e
+	$(PY) -m pytest -m "e2e and not e2e_ha" $(PYTEST_ARGS) tests/e2e
 
 # Fault tests against the HA stack (docker-compose.ha.yml); CI sets POSTGRES_IMAGE/NGINX_IMAGE.
 e2e-ha: $(PY)
-	$(PY) -m pytest -m e2e_ha tests/e2e
+	$(PY) -m pytest -m e2e_ha $(PYTEST_ARGS) tests/e2e
 
 bench: $(PY)
 	$(PY) -m benchmarks

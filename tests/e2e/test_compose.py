@@ -16,7 +16,8 @@ import pytest
 
 from tests.support import ROOT, free_port
 
-pytestmark = pytest.mark.e2e
+# The first test also builds the image and starts the stack (the module's fixture).
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 
 @dataclass
