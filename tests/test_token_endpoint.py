@@ -102,6 +102,17 @@ async def test_oversized_body_is_invalid_request(issuer: httpx.AsyncClient) -> N
     assert (400, "invalid_request") == (response.status_code, response.json()["error"])
 
 
+@pytest.mark.parametrize("body", ["client_id=%00", "username=al%00ice&password=x", "%00=x"])
+async def test_nul_character_in_a_form_is_invalid_request_not_503(
+    issuer: httpx.AsyncClient, body: str
+) -> None:
+    """A NUL (which PostgreSQL's text type cannot hold) is refused as invalid_request before any
+    lookup; on PostgreSQL it used to fail the client lookup and answer 503 (found by the
+    property test below)."""
+    response = await _post(issuer, body)
+    assert (400, "invalid_request") == (response.status_code, response.json()["error"])
+
+
 async def test_unknown_user_and_wrong_password_look_the_same(issuer: httpx.AsyncClient) -> None:
     """invalid_grant with an identical body, so the answer does not reveal who exists."""
     wrong_password = await _post(issuer, "username=alice&password=nope")

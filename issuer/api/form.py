@@ -26,6 +26,10 @@ async def read_form(request: Request) -> dict[str, str]:
         )
     except (UnicodeDecodeError, ValueError):
         raise InvalidRequest("the request body is not a valid form") from None
+    # No identifier, secret or name of ours holds a NUL, and PostgreSQL's text type cannot store
+    # one: refused here rather than failing a lookup (which would answer 503).
+    if any("\0" in name or "\0" in value for name, value in pairs):
+        raise InvalidRequest("the request body holds a NUL character")
     form: dict[str, str] = {}
     for name, value in pairs:
         # RFC 6749 §3.2: parameters MUST NOT be included more than once. The name is not
