@@ -157,6 +157,7 @@ async def _issue_token(
                 refresh_token=granted.refresh_token,
                 access_jti=claims["jti"],
                 access_expires_at=float(claims["exp"]),
+                now=now,
             )
         )
     return JSONResponse(body, headers=NO_STORE)
