@@ -154,13 +154,14 @@ def basic_auth(client_id: str, secret: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
 
 
-def authlib_oauth2_client() -> Any:
-    """Authlib's httpx OAuth2Client class (an independent OAuth client for real-process tests),
+def authlib_oauth2_client(name: str = "OAuth2Client") -> Any:
+    """Authlib's httpx OAuth2Client class, or another of its httpx integration by `name`
+    (AsyncOAuth2Client: on an httpx.ASGITransport), an independent OAuth client for tests,
     imported without the notice it raises about its httpx integration."""
     with warnings.catch_warnings():
         # authlib.deprecate installs an "always" filter when imported: import it first.
         import authlib.deprecate  # noqa: F401
 
         warnings.simplefilter("ignore")
-        from authlib.integrations.httpx_client import OAuth2Client
-    return OAuth2Client
+        from authlib.integrations import httpx_client
+    return getattr(httpx_client, name)
