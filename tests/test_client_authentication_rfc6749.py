@@ -387,7 +387,7 @@ async def test_rfc7523_authlib_private_key_jwt_at_its_defaults_gets_a_token(
     tmp_path: Path, service_key: rsa.RSAPrivateKey
 ) -> None:
     """Authlib's PrivateKeyJWT (an independent client, RFC 7523 §2.2) with nothing changed:
-    RS256, no kid, iat now, exp an hour later, a random jti. The issuer's clock starts at the
+    RS256, no kid, iat now, exp an hour later, a random jti. The issuer's clock is set to the
     machine's time, since Authlib reads that one."""
     from authlib.oauth2.rfc7523 import PrivateKeyJWT
 
@@ -397,7 +397,8 @@ async def test_rfc7523_authlib_private_key_jwt_at_its_defaults_gets_a_token(
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    app = create_app(issuer_settings(tmp_path / "data"), FakeClock(time.time()))
+    clock = FakeClock(time.time())
+    app = create_app(issuer_settings(tmp_path / "data"), clock)
     async with running(app):
         services: IssuerServices = app.state.services
         services.clients.add(
@@ -416,6 +417,7 @@ async def test_rfc7523_authlib_private_key_jwt_at_its_defaults_gets_a_token(
             transport=httpx.ASGITransport(app=app),
         ) as oauth:
             oauth.register_client_auth_method(PrivateKeyJWT(TOKEN_ENDPOINT))
+            clock.now = time.time()  # however long the start took: Authlib signs at this time
             token = await oauth.fetch_token(TOKEN_ENDPOINT, grant_type="client_credentials")
     claims = jwt.decode(token["access_token"], options={"verify_signature": False})
     assert ("signer", "Bearer") == (claims["client_id"], token["token_type"])
