@@ -62,6 +62,8 @@ def issuer(data_dir: Path, cpus: str | None = None, **env: str) -> Iterator[tupl
         "ISSUER_URL": base,
         "ISSUER_DATA_DIR": str(data_dir),
         "ISSUER_DEMO_USERS": "bench:bench-password",
+        # The benchmarks log in with the password grant (bench_token, the login flood).
+        "ISSUER_PASSWORD_GRANT": "true",
         "ISSUER_LOG_LEVEL": "WARNING",
         **env,
     }

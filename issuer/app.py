@@ -93,6 +93,7 @@ def create_app(settings: IssuerSettings, clock: Clock = system_clock) -> FastAPI
             allow_headers=["Authorization", "Content-Type"],
         )
     app.include_router(token.router)
+    token.document_enabled_grants(app, settings)
     app.include_router(authorize.router)
     app.include_router(token_status.router)
     app.include_router(wellknown.router)

@@ -3,6 +3,9 @@ the redirect URI and the PKCE challenge (S256 only). Stored by the SHA-256 of th
 
 A code presented a second time is refused, and what the first redemption issued is revoked
 (RFC 6749 §4.1.2): its refresh token family, and its access token's jti for introspection.
+Concurrent redemptions are decided by conditional updates, never by a uniqueness error: one
+wins, the others are second uses, and whichever of "the winner records what it issued" and
+"a second use looks for it" comes last does the revoking.
 """
 
 import base64
@@ -11,7 +14,8 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, update
+from sqlalchemy.exc import IntegrityError
 
 from issuer.db import session
 from issuer.errors import InvalidGrant
@@ -19,6 +23,8 @@ from issuer.models import AuthorizationCodeRow, RevokedAccessTokenRow
 from issuer.refresh_tokens import RefreshTokens, token_hash
 
 CODE_TTL = 60.0
+# In access_jti: a second use came while the first was still issuing (a jti is 32 hex digits).
+REPLAYED = "replayed"
 
 
 def s256(verifier: str) -> str:
@@ -68,22 +74,21 @@ class AuthorizationCodes:
     ) -> Redeemed:
         """The code's grant, once; InvalidGrant for anything else (same words for each, so
         that a caller learns nothing about which check failed)."""
-        refused = InvalidGrant("the authorization code is invalid, expired or already used")
         code_hash = token_hash(code)
         with session(self._engine) as db:
             row = db.get(AuthorizationCodeRow, code_hash)
         if row is None or row.client_id != client_id:
-            raise refused
+            raise _refused()
         if row.used_at is not None:
-            self._revoke_what_it_issued(row, now)
-            raise refused
+            self._second_use(code_hash, now)
+            raise _refused()
         if (
             now >= row.expires_at
             or row.redirect_uri != redirect_uri
             or not hmac.compare_digest(s256(code_verifier), row.code_challenge)
         ):
-            raise refused
-        # Conditional: of two concurrent redemptions, exactly one wins.
+            raise _refused()
+        # Conditional: of concurrent redemptions, exactly one wins; the others are second uses.
         with session(self._engine) as db, db.begin():
             won = db.execute(
                 update(AuthorizationCodeRow)
@@ -94,7 +99,8 @@ class AuthorizationCodes:
                 .values(used_at=now)
             ).rowcount  # type: ignore[attr-defined]
         if not won:
-            raise refused
+            self._second_use(code_hash, now)
+            raise _refused()
         return Redeemed(code_hash, row.user_id, frozenset(row.scopes.split()))
 
     def record_issued(
@@ -105,22 +111,30 @@ class AuthorizationCodes:
         refresh_token: str | None,
         access_jti: str,
         access_expires_at: float,
+        now: float,
     ) -> None:
+        """Keeps what the redemption issued with the code; when a second use came first (it
+        left REPLAYED), revokes it at once instead."""
         family = (
             None
             if refresh_token is None
             else self._refresh_tokens.family_for_client(refresh_token, client_id)
         )
         with session(self._engine) as db, db.begin():
-            db.execute(
+            recorded = db.execute(
                 update(AuthorizationCodeRow)
-                .where(AuthorizationCodeRow.code_hash == code_hash)
+                .where(
+                    AuthorizationCodeRow.code_hash == code_hash,
+                    AuthorizationCodeRow.access_jti.is_(None),
+                )
                 .values(
                     refresh_family_id=family,
                     access_jti=access_jti,
                     access_expires_at=access_expires_at,
                 )
-            )
+            ).rowcount  # type: ignore[attr-defined]
+        if not recorded:
+            self._revoke(family, access_jti, access_expires_at, now)
 
     def prune(self, now: float) -> int:
         """Codes past their life and any token they issued (a reuse after that revokes
@@ -133,14 +147,39 @@ class AuthorizationCodes:
                 ).rowcount  # type: ignore[attr-defined]
             )
 
-    def _revoke_what_it_issued(self, row: AuthorizationCodeRow, now: float) -> None:
-        if row.refresh_family_id is not None:
-            self._refresh_tokens.revoke_family(row.refresh_family_id, now)
-        if row.access_jti is None or row.access_expires_at is None:
-            return
+    def _second_use(self, code_hash: str, now: float) -> None:
+        """Revokes what the first use issued; while the first use is still issuing (nothing
+        recorded yet), leaves REPLAYED for it to find, so that it revokes its own tokens.
+        Either order ends the same way, and concurrent second uses are harmless."""
         with session(self._engine) as db, db.begin():
-            known = db.scalar(
-                select(RevokedAccessTokenRow.jti).where(RevokedAccessTokenRow.jti == row.access_jti)
-            )
-            if known is None:
-                db.add(RevokedAccessTokenRow(jti=row.access_jti, expires_at=row.access_expires_at))
+            marked = db.execute(
+                update(AuthorizationCodeRow)
+                .where(
+                    AuthorizationCodeRow.code_hash == code_hash,
+                    AuthorizationCodeRow.access_jti.is_(None),
+                )
+                .values(access_jti=REPLAYED)
+            ).rowcount  # type: ignore[attr-defined]
+        if marked:
+            return
+        with session(self._engine) as db:
+            row = db.get(AuthorizationCodeRow, code_hash)
+        if row is not None and row.access_jti != REPLAYED:
+            self._revoke(row.refresh_family_id, row.access_jti, row.access_expires_at, now)
+
+    def _revoke(
+        self, family_id: str | None, access_jti: str | None, expires_at: float | None, now: float
+    ) -> None:
+        if family_id is not None:
+            self._refresh_tokens.revoke_family(family_id, now)
+        if access_jti is None or expires_at is None:
+            return
+        try:
+            with session(self._engine) as db, db.begin():
+                db.add(RevokedAccessTokenRow(jti=access_jti, expires_at=expires_at))
+        except IntegrityError:
+            pass  # a concurrent second use revoked it already
+
+
+def _refused() -> InvalidGrant:
+    return InvalidGrant("the authorization code is invalid, expired or already used")

@@ -6,7 +6,9 @@
 - `client_secret_post` (§2.3.1): `client_id` and `client_secret` in the body.
 - `private_key_jwt` (RFC 7523 §2.2, OpenID Connect Core §9): a JWT signed by a key in the
   client's registered JWKS; `iss` = `sub` = client_id, `aud` the token endpoint or the issuer,
-  `exp` at most 5 minutes ahead, `jti` used once across every process (a primary key).
+  living at most 60 minutes (`exp` - `iat`, or `exp` - now without `iat`), not before its
+  `nbf`, `jti` used once across every process (a primary key). Times allow LEEWAY seconds of
+  clock skew, so a jti is kept until `exp` + LEEWAY: as long as its assertion is accepted.
 - `none`: public clients, `client_id` alone (or the default client when none is named).
 
 A client uses the one method it was registered with. Two methods in one request is
@@ -19,6 +21,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -37,8 +40,10 @@ from issuer.models import ClientAssertionRow
 AUTH_METHODS = frozenset({"none", "client_secret_basic", "client_secret_post", "private_key_jwt"})
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
-MAX_ASSERTION_LIFETIME = 300  # OpenID Connect Core §9 asks for a short-lived assertion
-_LEEWAY = 30
+# The most an assertion may live: Okta's rule (exp at most an hour ahead), the 60 minutes of
+# FAPI 2.0, and what Authlib's PrivateKeyJWT signs by default (3,600 s).
+MAX_ASSERTION_LIFETIME = 3600
+LEEWAY = 30  # clock skew allowed on exp, nbf and iat
 _BASIC = re.compile(r"^Basic[ ]+([A-Za-z0-9+/=]*)[ ]*$", re.IGNORECASE)
 
 
@@ -146,27 +151,55 @@ class ClientAuthenticator:
         return client
 
     def prune(self, now: float) -> None:
-        """Forgets assertion ids whose assertions have expired (they can no longer replay)."""
+        """Forgets assertion ids whose assertions are no longer accepted, leeway included (they
+        can no longer replay)."""
         with session(self._engine) as db, db.begin():
             db.execute(delete(ClientAssertionRow).where(ClientAssertionRow.expires_at < now))
 
     def _verify_assertion(self, client: Client, assertion: str, now: float) -> None:
         claims = _verified_claims(client, assertion, self._audiences)
-        exp, iat = claims.get("exp"), claims.get("iat")
-        if not isinstance(exp, int | float) or isinstance(exp, bool):
-            raise _failed(False)
-        if exp <= now - _LEEWAY or exp > now + MAX_ASSERTION_LIFETIME + _LEEWAY:
-            raise _failed(False)  # expired, or valid for longer than 5 minutes
-        if isinstance(iat, int | float) and iat > now + _LEEWAY:
-            raise _failed(False)
+        accepted_until = _accepted_until(claims, now)
         jti = claims.get("jti")
         if not isinstance(jti, str) or not 0 < len(jti) <= 255:
             raise _failed(False)
         try:
             with session(self._engine) as db, db.begin():
-                db.add(ClientAssertionRow(client_id=client.client_id, jti=jti, expires_at=exp))
+                db.add(
+                    ClientAssertionRow(
+                        client_id=client.client_id, jti=jti, expires_at=accepted_until
+                    )
+                )
         except IntegrityError:
             raise _failed(False) from None  # a replay: this jti was used already
+
+
+def _accepted_until(claims: dict[str, Any], now: float) -> float:
+    """The last moment this assertion is accepted (exp plus the leeway), or InvalidClient when
+    its times are not acceptable now."""
+    exp, iat, nbf = _time(claims, "exp"), _time(claims, "iat"), _time(claims, "nbf")
+    if exp is None:
+        raise _failed(False)  # RFC 7523 §3 item 4: the JWT MUST contain an "exp" claim
+    if exp <= now - LEEWAY:
+        raise _failed(False)  # expired
+    # RFC 7523 §3 item 5: "the token MUST NOT be accepted for processing" before its nbf.
+    if nbf is not None and nbf > now + LEEWAY:
+        raise _failed(False)
+    if iat is not None and iat > now + LEEWAY:
+        raise _failed(False)  # issued in the future
+    lifetime = exp - iat if iat is not None else exp - now - LEEWAY
+    if lifetime > MAX_ASSERTION_LIFETIME:
+        raise _failed(False)
+    return exp + LEEWAY
+
+
+def _time(claims: dict[str, Any], name: str) -> float | None:
+    """A NumericDate claim (RFC 7519 §2), None when absent; anything else is InvalidClient."""
+    value = claims.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise _failed(False)  # JSON as Python reads it also has NaN and Infinity
+    return float(value)
 
 
 def _unverified_issuer(assertion: str | None) -> str | None:

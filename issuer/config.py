@@ -47,6 +47,9 @@ class IssuerSettings(BaseSettings):
     default_scopes: ListFromEnv = ["profile"]
     default_client_id: str = Field(default="default", min_length=1)
     client_ids: ListFromEnv = []
+    # The resource owner password credentials grant, off by default: RFC 9700 §2.4 says it MUST
+    # NOT be used (users sign in at /authorize). On for the demo's curl (make run, compose).
+    password_grant: bool = False
 
     jwks_max_age: int = Field(default=300, ge=0)
     key_rotation_interval: Seconds = 30 * 86400

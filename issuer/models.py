@@ -97,8 +97,9 @@ class ClientRow(Base):
 
 
 class ClientAssertionRow(Base):
-    """A private_key_jwt assertion's jti, kept until its exp: a second use is refused in every
-    process, as the primary key decides."""
+    """A private_key_jwt assertion's jti, kept while the assertion is accepted (expires_at is
+    its exp plus the leeway): a second use is refused in every process, as the primary key
+    decides."""
 
     __tablename__ = "client_assertions"
 

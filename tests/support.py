@@ -34,10 +34,14 @@ DATABASE_URL: ContextVar[str | None] = ContextVar("DATABASE_URL", default=None)
 
 
 def issuer_settings(data_dir: Path, **overrides: Any) -> IssuerSettings:
+    """Settings for an issuer under test. A test-support default unlike the issuer's own: the
+    password grant is ON (`password_grant=True`), since most tests get their tokens with it;
+    a test of the real default passes `password_grant=False`."""
     values: dict[str, Any] = {
         "url": ISSUER,
         "data_dir": data_dir,
         "database_url": DATABASE_URL.get(),
+        "password_grant": True,
         "scopes": ["profile", "admin"],
         "key_check_interval": 3600,  # tests tick the key schedule themselves
         "key_stale_after": 7200,  # and move the clock up to an hour between ticks
@@ -125,10 +129,14 @@ def serve(
 
 def issuer_process_env(url: str, data_dir: Path, **settings: str) -> dict[str, str]:
     """The environment of a real issuer process under test: its URL and data directory, the
-    cheap argon2 parameters, and `settings` by name without the prefix (DEMO_USERS="a:b")."""
+    cheap argon2 parameters, and `settings` by name without the prefix (DEMO_USERS="a:b").
+    A test-support default unlike the issuer's own: ISSUER_PASSWORD_GRANT=true, since most
+    process tests get their tokens with the password grant (PASSWORD_GRANT="false" turns it
+    off)."""
     return {
         "ISSUER_URL": url,
         "ISSUER_DATA_DIR": str(data_dir),
+        "ISSUER_PASSWORD_GRANT": "true",
         **{f"ISSUER_{name.upper()}": str(value) for name, value in CHEAP_ARGON2.items()},
         **{f"ISSUER_{name}": value for name, value in settings.items()},
     }
@@ -154,13 +162,14 @@ def basic_auth(client_id: str, secret: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
 
 
-def authlib_oauth2_client() -> Any:
-    """Authlib's httpx OAuth2Client class (an independent OAuth client for real-process tests),
+def authlib_oauth2_client(name: str = "OAuth2Client") -> Any:
+    """Authlib's httpx OAuth2Client class, or another of its httpx integration by `name`
+    (AsyncOAuth2Client: on an httpx.ASGITransport), an independent OAuth client for tests,
     imported without the notice it raises about its httpx integration."""
     with warnings.catch_warnings():
         # authlib.deprecate installs an "always" filter when imported: import it first.
         import authlib.deprecate  # noqa: F401
 
         warnings.simplefilter("ignore")
-        from authlib.integrations.httpx_client import OAuth2Client
-    return OAuth2Client
+        from authlib.integrations import httpx_client
+    return getattr(httpx_client, name)

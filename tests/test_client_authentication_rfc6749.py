@@ -3,24 +3,35 @@ Core §9) and the client_credentials grant (RFC 6749 §4.4), through the ASGI ap
 
 import base64
 import json
+import math
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
-from issuer.client_auth import presented_credentials
+from issuer.app import create_app
+from issuer.client_auth import LEEWAY, MAX_ASSERTION_LIFETIME, presented_credentials
 from issuer.config import IssuerSettings
 from issuer.db import session
 from issuer.models import ClientRow
 from issuer.services import IssuerServices
 from shared.clock import FakeClock
-from tests.support import ISSUER, basic_auth, issuer_client
+from tests.support import (
+    ISSUER,
+    authlib_oauth2_client,
+    basic_auth,
+    issuer_client,
+    issuer_settings,
+    running,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
 
@@ -253,7 +264,9 @@ async def test_rfc7523_private_key_jwt(
     ("overrides", "why"),
     [
         ({"exp": -60}, "expired past the leeway"),
-        ({"exp": 600}, "valid for more than 5 minutes"),
+        ({"exp": 3660}, "valid for more than 60 minutes"),
+        ({"exp": math.nan}, "exp is not a number"),
+        ({"nbf": "soon"}, "nbf is not a NumericDate"),
         ({"aud": "https://elsewhere.test/token"}, "another audience"),
         ({"sub": "someone-else"}, "sub is not the client"),
         ({"iss": "signer", "sub": "signer", "jti": None}, "no jti"),
@@ -300,6 +313,114 @@ async def test_rfc7523_jti_is_single_use_across_processes(
         first_use = await second.post("/token", data=jwt_form(other))
         replay = await world.token(**jwt_form(other))
     assert (200, 401) == (first_use.status_code, replay.status_code)
+
+
+async def test_rfc7523_replay_after_exp_within_the_leeway_after_a_prune_is_refused(
+    world: World, settings: IssuerSettings, service_key: rsa.RSAPrivateKey, clock: FakeClock
+) -> None:
+    """An assertion is accepted until exp + LEEWAY, so its jti is kept that long: 15 s past
+    its exp, after the minute's prune has run, the same assertion is refused, by this app and
+    by a second app on the same database (another process)."""
+    token = assertion(service_key, clock())
+    assert 200 == (await world.token(**jwt_form(token))).status_code
+    clock.advance(120 + LEEWAY / 2)  # exp + 15 s
+    world.services.client_auth.prune(clock())
+    async with issuer_client(settings, clock) as (second, _services):
+        elsewhere = await second.post("/token", data=jwt_form(token))
+    here = await world.token(**jwt_form(token))
+    assert (401, 401) == (here.status_code, elsewhere.status_code)
+    clock.advance(LEEWAY)  # past exp + LEEWAY: refused as expired, and the jti may go
+    world.services.client_auth.prune(clock())
+    assert 401 == (await world.token(**jwt_form(token))).status_code
+
+
+@pytest.mark.parametrize(
+    ("nbf", "status"),
+    [(LEEWAY + 1, 401), (600, 401), (LEEWAY, 200), (-60, 200)],
+)
+async def test_rfc7523_3_5_nbf_in_the_future_is_refused(
+    world: World, service_key: rsa.RSAPrivateKey, clock: FakeClock, nbf: int, status: int
+) -> None:
+    """RFC 7523 §3 item 5: before its nbf the JWT MUST NOT be accepted (with the leeway for
+    clock skew); a past nbf is fine."""
+    token = assertion(service_key, clock(), nbf=int(clock()) + nbf)
+    assert status == (await world.token(**jwt_form(token))).status_code
+
+
+async def test_rfc7523_an_assertion_may_live_60_minutes(
+    world: World, service_key: rsa.RSAPrivateKey, clock: FakeClock
+) -> None:
+    """exp - iat = 3,600 s (what Authlib signs by default, Okta's limit) is accepted."""
+    token = assertion(service_key, clock(), exp=int(clock()) + MAX_ASSERTION_LIFETIME)
+    assert 200 == (await world.token(**jwt_form(token))).status_code
+
+
+async def test_rfc7523_an_assertion_living_61_minutes_is_refused(
+    world: World, service_key: rsa.RSAPrivateKey, clock: FakeClock
+) -> None:
+    """exp - iat = 61 minutes is invalid_client, also when most of it has passed (the lifetime
+    counts from iat, not from now)."""
+    now = int(clock())
+    for iat in (now, now - 3000):
+        token = assertion(service_key, clock(), iat=iat, exp=iat + 61 * 60)
+        response = await world.token(**jwt_form(token))
+        assert (401, "invalid_client") == (response.status_code, response.json()["error"])
+
+
+async def test_rfc7523_without_iat_an_exp_61_minutes_ahead_is_refused(
+    world: World, service_key: rsa.RSAPrivateKey, clock: FakeClock
+) -> None:
+    """Without iat the lifetime is exp - now: 61 minutes ahead is refused, 60 accepted."""
+    outcomes = []
+    for minutes in (61, 60):
+        claims = jwt.decode(
+            assertion(service_key, clock(), exp=int(clock()) + minutes * 60),
+            options={"verify_signature": False},
+        )
+        del claims["iat"]
+        token = jwt.encode(claims, service_key, algorithm="RS256", headers={"kid": "service-key-1"})
+        outcomes.append((await world.token(**jwt_form(token))).status_code)
+    assert [401, 200] == outcomes
+
+
+async def test_rfc7523_authlib_private_key_jwt_at_its_defaults_gets_a_token(
+    tmp_path: Path, service_key: rsa.RSAPrivateKey
+) -> None:
+    """Authlib's PrivateKeyJWT (an independent client, RFC 7523 §2.2) with nothing changed:
+    RS256, no kid, iat now, exp an hour later, a random jti. The issuer's clock is set to the
+    machine's time, since Authlib reads that one."""
+    from authlib.oauth2.rfc7523 import PrivateKeyJWT
+
+    AsyncOAuth2Client = authlib_oauth2_client("AsyncOAuth2Client")  # noqa: N806 (a class)
+    pem = service_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    clock = FakeClock(time.time())
+    app = create_app(issuer_settings(tmp_path / "data"), clock)
+    async with running(app):
+        services: IssuerServices = app.state.services
+        services.clients.add(
+            "signer",
+            public=False,
+            grants=frozenset({"client_credentials"}),
+            scopes=frozenset({"profile"}),
+            audiences=("billing-api",),
+            auth_method="private_key_jwt",
+            jwks=_jwks(service_key),
+        )
+        async with AsyncOAuth2Client(
+            "signer",
+            pem.decode(),
+            token_endpoint_auth_method="private_key_jwt",
+            transport=httpx.ASGITransport(app=app),
+        ) as oauth:
+            oauth.register_client_auth_method(PrivateKeyJWT(TOKEN_ENDPOINT))
+            clock.now = time.time()  # however long the start took: Authlib signs at this time
+            token = await oauth.fetch_token(TOKEN_ENDPOINT, grant_type="client_credentials")
+    claims = jwt.decode(token["access_token"], options={"verify_signature": False})
+    assert ("signer", "Bearer") == (claims["client_id"], token["token_type"])
 
 
 async def test_rfc8707_unknown_resource_is_invalid_target(world: World) -> None:

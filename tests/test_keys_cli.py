@@ -20,6 +20,7 @@ def _env(data: Path) -> dict[str, str]:
     return {
         "ISSUER_DATA_DIR": str(data),
         "ISSUER_DEMO_USERS": "test:test",
+        "ISSUER_PASSWORD_GRANT": "true",  # _signing_kid logs in with it
         "ISSUER_KEY_CHECK_INTERVAL": "0.5",
         **{f"ISSUER_{name.upper()}": str(value) for name, value in CHEAP_ARGON2.items()},
     }

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -18,8 +18,10 @@ from issuer.api.documented import TokenResponse, oauth_errors
 from issuer.api.form import FORM_CONTENT_TYPE, read_form
 from issuer.client_address import client_address
 from issuer.client_auth import presented_credentials
+from issuer.config import IssuerSettings
 from issuer.errors import (
     NO_STORE,
+    InvalidRequest,
     OAuthError,
     TemporarilyUnavailable,
     UnauthorizedClient,
@@ -45,6 +47,17 @@ GRANTS: dict[str, Grant] = {
     "client_credentials": client_credentials_grant,
     "refresh_token": refresh_token_grant,
 }
+
+
+def enabled_grants(settings: IssuerSettings) -> dict[str, Grant]:
+    """The grants this issuer runs: RFC 9700 §2.4 says the password grant "MUST NOT be used",
+    so it runs only with ISSUER_PASSWORD_GRANT on (the demo's curl)."""
+    return {
+        name: grant
+        for name, grant in GRANTS.items()
+        if name != "password" or settings.password_grant
+    }
+
 
 # Examples that work when /docs' "Try it out" is pressed with only a username and password
 # typed: the password grant, the default public client, the profile scope. Empty examples
@@ -81,6 +94,28 @@ _FORM_SCHEMA = {
 }
 
 
+def document_enabled_grants(app: FastAPI, settings: IssuerSettings) -> None:
+    """The /token form in `app`'s OpenAPI document offers only the grants it runs: with the
+    password grant off, neither its grant_type (nor as the default) nor username and password.
+    (The route's schema is shared by every app; each document is adjusted once, when built.)"""
+    if settings.password_grant:
+        return
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            body = schema["paths"]["/token"]["post"]["requestBody"]["content"][FORM_CONTENT_TYPE]
+            fields = body["schema"]["properties"]
+            fields["grant_type"] = {"type": "string", "enum": sorted(enabled_grants(settings))}
+            for name in ("username", "password"):
+                fields.pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
+
+
 async def issue_token(
     request: Request, services: IssuerServices, address: str, log: dict[str, Any]
 ) -> JSONResponse:
@@ -105,9 +140,12 @@ async def _issue_token(
             services.client_auth.authenticate, presented, services.clock()
         )
     log["client"] = client.client_id
-    # grant_type may be omitted so that the seed's curl works verbatim; it then means password.
-    grant_type = form.get("grant_type", "password")
-    grant = GRANTS.get(grant_type)
+    # grant_type is REQUIRED (RFC 6749 §4.1.3, §4.3.2, §4.4.2, §6). With the password grant
+    # on it may be omitted, so that the seed's curl works verbatim; it then means password.
+    grant_type = form.get("grant_type", "password" if settings.password_grant else None)
+    if grant_type is None:
+        raise InvalidRequest("grant_type is required")
+    grant = enabled_grants(settings).get(grant_type)
     if grant is None:
         raise UnsupportedGrantType("this grant type is not supported")
     log["grant"] = grant_type
@@ -157,6 +195,7 @@ async def _issue_token(
                 refresh_token=granted.refresh_token,
                 access_jti=claims["jti"],
                 access_expires_at=float(claims["exp"]),
+                now=now,
             )
         )
     return JSONResponse(body, headers=NO_STORE)

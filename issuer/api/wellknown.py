@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from issuer.api.token import GRANTS
+from issuer.api.token import enabled_grants
 from issuer.client_auth import ASSERTION_ALGORITHMS, AUTH_METHODS
 from issuer.config import IssuerSettings
 from issuer.services import Services
@@ -43,7 +43,7 @@ def authorization_server_metadata(settings: IssuerSettings) -> dict[str, Any]:
         "jwks_uri": f"{base}/.well-known/jwks.json",
         # The authorization code grant with PKCE (S256 only): issuer/api/authorize.py.
         "authorization_endpoint": f"{base}/authorize",
-        "grant_types_supported": sorted(GRANTS),
+        "grant_types_supported": sorted(enabled_grants(settings)),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "code_challenge_methods_supported": ["S256"],
