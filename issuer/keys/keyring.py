@@ -27,7 +27,12 @@ logger = logging.getLogger(__name__)
 
 
 class NoSigningKey(RuntimeError):
-    """No key is active yet: the issuer is not ready to sign."""
+    """No key is active yet: the issuer is not ready to sign. `retry_after`: seconds until a
+    waiting key starts signing, when one is (a revoked signer's replacement)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +112,10 @@ class KeyRing:
         with self._lock:
             active = sched.active_key(self._keys, now)
             private = self._private.get(active.kid) if active else None
+            starts = sched.signs_again_at(self._keys, now)
         if active is None or private is None:
-            raise NoSigningKey("no active signing key is loaded")
+            retry_after = None if active is not None or starts is None else starts - now
+            raise NoSigningKey("no active signing key is loaded", retry_after)
         return Signer(active.kid, private, active.algorithm)
 
     def signing_key(self, now: float) -> tuple[str, PrivateKey]:
