@@ -9,6 +9,7 @@ containers (`docker compose exec`), for /metrics and to ask one replica for a to
 import base64
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -287,19 +288,22 @@ def test_guesses_spread_over_both_replicas_are_throttled_as_one(stack: HaStack) 
     assert 1 == sum(throttled)
 
 
-def test_rotate_now_reaches_every_replica_within_the_key_check_interval(stack: HaStack) -> None:
-    """`keys rotate --now` in one replica's container: the other replica signs with the new
-    key by its next key check; both resource API replicas accept tokens it signed (an unknown
-    kid is fetched on first sight). Each `docker compose exec` costs about half a second,
-    which the bound allows for."""
-    stack.compose("exec", "-T", "issuer", "python", "-m", "issuer", "keys", "rotate", "--now")
+def test_rotate_now_reaches_every_replica_by_its_activation(stack: HaStack) -> None:
+    """`keys rotate --now` in one replica's container: the new key signs from one key check
+    plus the margin after it was stored, in both replicas (they load a waiting key ahead);
+    both resource API replicas accept tokens it signed (an unknown kid is fetched on first
+    sight). Each `docker compose exec` costs about half a second, which the bound allows for."""
+    rotated = stack.compose(
+        "exec", "-T", "issuer", "python", "-m", "issuer", "keys", "rotate", "--now"
+    )
     started = time.monotonic()
-    listed = stack.compose("exec", "-T", "issuer", "python", "-m", "issuer", "keys", "list")
-    new_kid = next(line.split()[0] for line in listed.splitlines() if "\tactive\t" in line)
+    found = re.search(r"published (\S+); it signs from ", rotated)
+    assert found is not None, rotated
+    new_kid = found.group(1)
     signed_by: dict[str, str] = {}
     tokens: dict[str, str] = {}
     while len(signed_by) < 2:
-        assert time.monotonic() - started < KEY_CHECK_INTERVAL + 5, signed_by
+        assert time.monotonic() - started < ACTIVATION_DELAY + 5, signed_by
         for replica in ("issuer", "issuer-2"):
             status, body = stack.inside(replica, "http://127.0.0.1:8000/token", LOGIN, FORM)
             assert 200 == status, body
@@ -345,7 +349,7 @@ def test_rotate_now_three_times_in_a_row_fails_no_request(stack: HaStack) -> Non
         print(f"rotation {number}: {len(failed)} of {len(sent)} requests failed")
     signers = list(dict.fromkeys(r.kid for r in traffic.records if r.kid is not None))
     assert ROTATIONS + 1 == len(signers), signers  # every rotation's key signed
-    assert len(traffic.records) > ROTATIONS * 100
+    assert all(len(traffic.between(*window)) >= 20 for window in windows)
     assert [] == traffic.failures()
 
 
