@@ -340,7 +340,8 @@ async def test_rule_revoked_signer_is_503_with_retry_after_until_its_replacement
     """Issue 19: after `keys revoke` of the key that signs, with no next key to promote,
     nothing is safe to sign with: /token answers 503 temporarily_unavailable, its Retry-After
     the seconds until the replacement starts, never a token from the revoked key; then the
-    replacement signs. Regression: the replacement signed at once."""
+    replacement signs; /readyz stays ready meanwhile. Regression: the replacement signed at
+    once."""
     settings = lifecycle_settings(tmp_path / "data", demo_users=["alice:pw"])
     login = {"username": "alice", "password": "pw"}
     async with issuer_client(settings, clock) as (client, services):
@@ -358,6 +359,8 @@ async def test_rule_revoked_signer_is_503_with_retry_after_until_its_replacement
             )
             left = replacement.activates_at - clock()
             assert str(math.ceil(left)) == refused.headers["retry-after"]
+            # Still ready, so a load balancer keeps the replica (and its JWKS) in.
+            assert 200 == (await client.get("/readyz")).status_code
         clock.advance(replacement.activates_at - clock())
         issued = await client.post("/token", data=login)
         assert 200 == issued.status_code, issued.text

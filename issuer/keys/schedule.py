@@ -15,7 +15,7 @@ keys on its own timer, every key-check interval, so a key signs only once it has
 for `Schedule.activation_delay` (that interval plus ACTIVATION_MARGIN): the publish-ahead for a
 scheduled rotation, and no less for `rotate --now` or a revoked signer's replacement. Meanwhile
 `rotate --now` keeps signing with the old key; a revoked signer leaves nothing to sign with,
-and the issuer answers 503 with Retry-After (`signs_again_at`) until the replacement starts.
+and the issuer answers 503 with Retry-After (`next_signer`) until the replacement starts.
 The one exception is the first key of a new database: no verifier can hold an older set.
 """
 
@@ -119,10 +119,10 @@ def active_key(keys: Sequence[SigningKey], now: float) -> SigningKey | None:
     return newest if newest is not None and newest.revoked_at is None else None
 
 
-def signs_again_at(keys: Sequence[SigningKey], now: float) -> float | None:
-    """When no key signs at `now`: when the next one starts (None when none is waiting)."""
-    waiting = [key.activates_at for key in _live(keys) if key.activates_at > now]
-    return min(waiting, default=None)
+def next_signer(keys: Sequence[SigningKey], now: float) -> SigningKey | None:
+    """The key that signs next, from its `activates_at` (None when none is waiting)."""
+    waiting = [key for key in _live(keys) if key.activates_at > now]
+    return min(waiting, key=lambda key: key.activates_at, default=None)
 
 
 def earliest_activation(now: float, schedule: Schedule) -> float:
