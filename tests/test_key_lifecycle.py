@@ -1,20 +1,24 @@
 """Signing-key lifecycle: a simulated 100 days of scheduled rotation, with the invariants a
-verifier relies on checked at every step; two processes on one database; revocation."""
+verifier relies on checked at every step; two processes on one database; revocation; and the
+rule that no process signs with a key another may not publish yet (`rotate --now`, a revoked
+signer's replacement), with processes refreshing on their own timers."""
 
 import base64
 import json
 import math
+import re
 import threading
 from pathlib import Path
 
 import pytest
 
+from issuer.cli import main
 from issuer.config import IssuerSettings
 from issuer.keys.keyring import NoSigningKey
 from issuer.keys.schedule import ACTIVATION_MARGIN, IMMEDIATE_SKEW, KeyState
 from issuer.services import IssuerServices
 from issuer.wiring import build_services
-from shared.clock import FakeClock
+from shared.clock import FakeClock, system_clock
 from tests.support import issuer_client, issuer_settings
 
 pytestmark = pytest.mark.usefixtures("database")
@@ -366,3 +370,29 @@ async def test_rule_revoked_signer_is_503_with_retry_after_until_its_replacement
         assert 200 == issued.status_code, issued.text
         header = issued.json()["access_token"].split(".")[0]
         assert replacement.kid == json.loads(base64.urlsafe_b64decode(header + "=="))["kid"]
+
+
+def test_keys_cli_says_when_the_new_key_starts_signing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What an operator sees: `keys rotate --now` names the new key, when it starts signing
+    (in about one key check plus the margin) and that the old key signs until then; `keys
+    revoke` of the key that signs names its replacement, when it starts, and the 503s until
+    then. The commands run on the wall clock, as from a shell."""
+    data = tmp_path / "data"
+    settings = lifecycle_settings(data)
+    running = build_services(settings, system_clock)
+    running.keyring.refresh()
+    old, _ = running.keyring.signing_key(system_clock())
+    monkeypatch.setenv("ISSUER_DATA_DIR", str(data))
+    monkeypatch.setenv("ISSUER_KEY_CHECK_INTERVAL", "5")
+    assert 0 == main(["keys", "rotate", "--now"])
+    rotated = capsys.readouterr().out
+    new = next(key for key in running.keyring.lifecycle.store.load() if key.kid != old)
+    assert f"published {new.kid}; it signs from " in rotated
+    assert re.search(r"\(in (9|10) s\)", rotated), rotated
+    assert f"{old} keeps signing until then" in rotated
+    assert 0 == main(["keys", "revoke", old, "--yes"])
+    revoked = capsys.readouterr().out
+    assert f"revoked {old}; {new.kid} signs from " in revoked
+    assert "until then /token answers 503 with Retry-After" in revoked
