@@ -358,3 +358,19 @@ async def test_rule_a_kid_that_never_appears_costs_exactly_the_retries(
         assert [1, 2, 4] == [delay for delay in sleep.asked if delay in (1, 2, 4)]
         await sleep.elapse(30 - 7 - 0.1)  # the rest of the cooldown: no more fetches
         assert 1 + 1 + 3 == fake.jwks_requests
+
+
+async def test_stale_keys_with_the_issuer_down_refetch_once_per_cooldown(
+    fake: FaultyIssuer, clock: FakeClock
+) -> None:
+    """Keys past their maximum stale age, the issuer down: fifty requests with a kid the
+    cache knows cost one refetch per cooldown, not one each (a found kid forgets the cooldown
+    only when a fetch brought it)."""
+    async with make_verifier(fake, clock, JwksPolicy(max_stale=3600)) as verifier:
+        token = fake.signed(next(iter(fake.keys)), exp=int(clock()) + 7200)
+        fake.mode = "down"
+        clock.advance(3601)
+        for _ in range(50):
+            with pytest.raises(KeysUnavailable):
+                await verifier.verify(token)
+        assert 1 + 1 == fake.jwks_requests

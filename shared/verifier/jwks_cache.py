@@ -160,8 +160,14 @@ class JwksCache:
         return await asyncio.shield(self._start_refresh())
 
     async def _refetch_for(self, kid: str) -> None:
-        """An unknown kid: `refresh`, and then either forget the cooldown (the kid came) or,
-        when this call's refetch came back without it, retry in the background."""
+        """An unknown kid (or keys past their stale age): `refresh`, and then either forget
+        the cooldown (a fetch brought the kid) or, when this call's refetch came back without
+        it, retry in the background."""
+        if kid in self._keys:
+            # Known, only stale: one refetch per cooldown, as before (no storm of refetches
+            # while the issuer is down).
+            await self.refresh()
+            return
         demanded = self._inflight is None and not self._cooling_down(self._clock())
         await self.refresh()
         if kid in self._keys:
