@@ -3,6 +3,7 @@
 import argparse
 import getpass
 import json
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from issuer.cli_resources import add_resources_commands, run_resources
 from issuer.cli_sessions import add_sessions_commands, run_sessions
 from issuer.clients import ClientError
 from issuer.config import IssuerSettings
+from issuer.keys import schedule as sched
 from issuer.keys.store import KeyDecryptionFailed, KeyNotFound, KeyStore
 from issuer.refresh_tokens import RefreshTokens
 from issuer.schema import SchemaOutdated, current_revision, head_revision, upgrade
@@ -62,7 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     listing = keys.add_parser("list", help="list signing keys and their states")
     listing.add_argument("--json", action="store_true")
     rotate = keys.add_parser("rotate", help="publish a new key that activates after publish-ahead")
-    rotate.add_argument("--now", action="store_true", help="activate it at once")
+    rotate.add_argument(
+        "--now",
+        action="store_true",
+        help="activate it as soon as every issuer process publishes it (one key check + 5 s)",
+    )
     revoke = keys.add_parser("revoke", help="unpublish and destroy a key at once")
     revoke.add_argument("kid")
     revoke.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -102,6 +108,10 @@ def _when(timestamp: float | None) -> str:
     if timestamp is None:
         return "-"
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _in(timestamp: float, now: float) -> str:
+    return f" (in {math.ceil(timestamp - now)} s)" if timestamp > now else ""
 
 
 def _users(args: argparse.Namespace, settings: IssuerSettings) -> int:
@@ -168,21 +178,35 @@ def _keys(args: argparse.Namespace, settings: IssuerSettings) -> int:
         for row in [] if args.json else rows:
             print("\t".join(row.values()))
     elif args.action == "rotate":
+        signing = sched.active_key(lifecycle.store.load(), now)
         rotation = lifecycle.rotate(now, immediately=args.now)
         verb = "published" if rotation.created else "already published"
-        print(f"{verb} {rotation.key.kid}; it signs from {_when(rotation.key.activates_at)}")
+        starts = rotation.key.activates_at
+        print(f"{verb} {rotation.key.kid}; it signs from {_when(starts)}{_in(starts, now)}")
+        if args.now and starts > now and signing is not None:
+            print(
+                f"{signing.kid} keeps signing until then: every issuer process publishes the "
+                "new key before any signs with it"
+            )
         if args.now:
             print(
-                "warning: it signs at once; verifiers holding a cached key set fetch it on first "
-                "sight (an unknown kid), but ones that do not refetch reject its tokens until "
-                "their cache expires",
+                "warning: verifiers holding a cached key set fetch the new key on first sight "
+                "(an unknown kid), but ones that do not refetch reject its tokens until their "
+                "cache expires",
                 file=sys.stderr,
             )
     else:
         if not args.yes and not _confirm(f"Revoke {args.kid}? Its tokens stop verifying. [y/N] "):
             return _fail("not confirmed; nothing changed")
         replacement = lifecycle.revoke(args.kid, now)
-        print(f"revoked {args.kid}; now signing with {replacement.kid if replacement else '-'}")
+        if replacement is not None and replacement.activates_at > now:
+            starts = replacement.activates_at
+            print(
+                f"revoked {args.kid}; {replacement.kid} signs from {_when(starts)}"
+                f"{_in(starts, now)}; until then /token answers 503 with Retry-After"
+            )
+        else:
+            print(f"revoked {args.kid}; now signing with {replacement.kid if replacement else '-'}")
     return 0
 
 

@@ -14,7 +14,7 @@ from issuer.db import Pool, create_database_engine
 from issuer.hash_limiter import HashLimiter
 from issuer.keys.keyring import KeyRing
 from issuer.keys.lifecycle import KeyLifecycle
-from issuer.keys.schedule import Schedule
+from issuer.keys.schedule import ACTIVATION_MARGIN, Schedule
 from issuer.keys.store import KeyStore
 from issuer.login import PasswordLogin
 from issuer.metrics import count_database_errors
@@ -52,6 +52,7 @@ def key_schedule(settings: IssuerSettings) -> Schedule:
         rotation_interval=settings.key_rotation_interval,
         publish_ahead=settings.key_publish_ahead,
         retired_grace=settings.access_token_ttl + settings.verifier_leeway,
+        activation_delay=settings.key_check_interval + ACTIVATION_MARGIN,
     )
 
 

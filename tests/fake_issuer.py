@@ -45,6 +45,8 @@ class FaultyIssuer(FakeIssuer):
         self.accept_encodings: list[str | None] = []
         self.max_age: int | None = 300
         self.extra_jwks: list[Any] = []  # anything, well-formed or not
+        # Key sets served, one per request, before the current one: a lagging replica or CDN.
+        self.lagging: list[dict[str, Any]] = []
         self.stalled = asyncio.Event()
 
     def add_key(self) -> str:
@@ -79,7 +81,7 @@ class FaultyIssuer(FakeIssuer):
         if path != "/.well-known/jwks.json":
             return _streamed(json.dumps(document).encode())
         headers = {} if self.max_age is None else {"Cache-Control": f"max-age={self.max_age}"}
-        body = json.dumps(document).encode()
+        body = json.dumps(self.lagging.pop(0) if self.lagging else document).encode()
         if self.mode == "huge":
             body = body + b" " * 1_000_000
         return self._encoded(body, headers)
@@ -100,3 +102,41 @@ class FaultyIssuer(FakeIssuer):
     @property
     def jwks_requests(self) -> int:
         return self.requests["/.well-known/jwks.json"]
+
+
+class FakeSleep:
+    """`asyncio.sleep` in fake time: a sleeper wakes once `elapse` moves the clock past its
+    deadline, and `elapse` returns when every task it woke has slept again or ended."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self._clock = clock
+        self.asked: list[float] = []
+        self._sleeping: dict[asyncio.Task[Any], tuple[float, asyncio.Future[None]]] = {}
+        self._slept = asyncio.Event()
+
+    async def __call__(self, seconds: float) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.asked.append(seconds)
+        wake = asyncio.get_running_loop().create_future()
+        self._sleeping[task] = (self._clock() + seconds, wake)
+        self._slept.set()
+        try:
+            await wake
+        finally:
+            if self._sleeping.get(task, (0.0, None))[1] is wake:
+                del self._sleeping[task]
+
+    async def elapse(self, seconds: float) -> None:
+        await asyncio.sleep(0)  # tasks created just now run up to their first sleep
+        self._clock.advance(seconds)
+        due = [task for task, (at, _) in self._sleeping.items() if at <= self._clock()]
+        for task in due:
+            self._sleeping.pop(task)[1].set_result(None)
+        async with asyncio.timeout(5):  # bounded: a woken task that neither sleeps nor ends
+            for task in due:
+                while not (task.done() or task in self._sleeping):
+                    self._slept.clear()
+                    slept = asyncio.ensure_future(self._slept.wait())
+                    await asyncio.wait({slept, task}, return_when=asyncio.FIRST_COMPLETED)
+                    slept.cancel()

@@ -16,7 +16,7 @@ from shared.verifier import (
     JwksPolicy,
     KeysUnavailable,
 )
-from tests.fake_issuer import FaultyIssuer
+from tests.fake_issuer import FakeSleep, FaultyIssuer
 from tests.support import ISSUER
 
 pytestmark = pytest.mark.anyio
@@ -32,6 +32,7 @@ def make_verifier(
     clock: FakeClock,
     policy: JwksPolicy | None = None,
     jwks_url: str | None = None,
+    sleep: FakeSleep | None = None,
 ) -> AccessTokenVerifier:
     cache = JwksCache(
         ISSUER,
@@ -39,7 +40,7 @@ def make_verifier(
         transport=fake.transport(),
         clock=clock,
         policy=policy or JwksPolicy(),
-        sleep=never,
+        sleep=sleep or never,
     )
     return AccessTokenVerifier(cache, audience="resource-api", clock=clock)
 
@@ -296,3 +297,80 @@ async def test_refresh_within_cooldown_reports_the_last_failure(
     fake.mode = "ok"
     assert not await verifier.jwks.refresh()
     assert 2 == fake.jwks_requests
+
+
+async def test_rule_keys_rotated_in_quick_succession_are_each_accepted_on_first_sight(
+    verifier: AccessTokenVerifier, fake: FaultyIssuer, clock: FakeClock
+) -> None:
+    """Issue 19: three keys, 15 s apart (an operator's `rotate --now` three times in a row):
+    each one's token passes at once. A refetch that finds the kid it was made for does not
+    hold the next one back. Regression: the second key's tokens were refused until the 30 s
+    cooldown had passed."""
+    for _ in range(3):
+        clock.advance(15)
+        new_kid = fake.add_key()
+        assert "user-1" == (await verifier.verify(fake.signed(new_kid))).subject
+    assert 1 + 3 == fake.jwks_requests
+
+
+async def test_rule_a_lagging_key_set_heals_after_the_one_second_retry(
+    fake: FaultyIssuer, clock: FakeClock
+) -> None:
+    """Issue 19, "when a refetch for an unknown kid comes back without it, try again after
+    short bounded delays": the first refetch reaches a replica (or CDN) still serving the old
+    set, so the token is refused; one second later the cache fetches again, gets the new set,
+    and the token passes. Regression: refused until the 30 s cooldown had passed."""
+    sleep = FakeSleep(clock)
+    async with make_verifier(fake, clock, sleep=sleep) as verifier:
+        old_set = fake.jwks()
+        new_kid = fake.add_key()
+        fake.lagging.append(old_set)
+        token = fake.signed(new_kid)
+        with pytest.raises(InvalidToken, match="unknown key"):
+            await verifier.verify(token)
+        assert 2 == fake.jwks_requests  # at start, then the refetch that met the old set
+        await sleep.elapse(1)
+        assert "user-1" == (await verifier.verify(token)).subject
+        assert 3 == fake.jwks_requests
+        assert 1 == sleep.asked.count(1)
+
+
+async def test_rule_a_kid_that_never_appears_costs_exactly_the_retries(
+    fake: FaultyIssuer, clock: FakeClock
+) -> None:
+    """A kid the issuer never publishes: one refetch, retries after 1, 2 and 4 s, then
+    refused; a hundred requests with it during the retries and until the cooldown ends add no
+    fetch (single flight, one retry sequence), and every one is refused at once."""
+    sleep = FakeSleep(clock)
+    async with make_verifier(fake, clock, sleep=sleep) as verifier:
+        token = fake.signed(next(iter(fake.keys)), header={"kid": "never-published"})
+        for _ in range(25):
+            with pytest.raises(InvalidToken, match="unknown key"):
+                await verifier.verify(token)
+        assert 1 + 1 == fake.jwks_requests
+        for delay in (1, 2, 4):
+            await sleep.elapse(delay)
+            results = await asyncio.gather(
+                *(verifier.verify(token) for _ in range(25)), return_exceptions=True
+            )
+            assert all(isinstance(result, InvalidToken) for result in results)
+        assert 1 + 1 + 3 == fake.jwks_requests
+        assert [1, 2, 4] == [delay for delay in sleep.asked if delay in (1, 2, 4)]
+        await sleep.elapse(30 - 7 - 0.1)  # the rest of the cooldown: no more fetches
+        assert 1 + 1 + 3 == fake.jwks_requests
+
+
+async def test_stale_keys_with_the_issuer_down_refetch_once_per_cooldown(
+    fake: FaultyIssuer, clock: FakeClock
+) -> None:
+    """Keys past their maximum stale age, the issuer down: fifty requests with a kid the
+    cache knows cost one refetch per cooldown, not one each (a found kid forgets the cooldown
+    only when a fetch brought it)."""
+    async with make_verifier(fake, clock, JwksPolicy(max_stale=3600)) as verifier:
+        token = fake.signed(next(iter(fake.keys)), exp=int(clock()) + 7200)
+        fake.mode = "down"
+        clock.advance(3601)
+        for _ in range(50):
+            with pytest.raises(KeysUnavailable):
+                await verifier.verify(token)
+        assert 1 + 1 == fake.jwks_requests

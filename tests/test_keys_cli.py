@@ -62,9 +62,10 @@ def _eventually(check: object, timeout: float = 15) -> None:
 
 
 def test_keys_cli_with_two_issuer_processes(tmp_path: Path) -> None:
-    """rotate --now: both processes sign with the new key within a few timer ticks, and
-    publish both keys; revoke (refused without --yes off a terminal): the key leaves both
-    JWKS; keys list --json shows the states."""
+    """rotate --now: both processes sign with the new key once every process has had a key
+    check to publish it (the output says when), and publish both keys; revoke (refused
+    without --yes off a terminal): the key leaves both JWKS; keys list --json shows the
+    states."""
     env = _env(tmp_path / "data")
     ports = free_port(), free_port()
     bases = [f"http://127.0.0.1:{port}" for port in ports]
@@ -91,11 +92,17 @@ def test_keys_cli_with_two_issuer_processes(tmp_path: Path) -> None:
         rotated = _keys(env, "rotate", "--now")
         assert 0 == rotated.returncode, rotated.stderr
         assert "warning" in rotated.stderr
+        # It signs once every process has had a key check to publish it (0.5 s + 5 s); the
+        # old key signs until then, and the output says when.
         listing = json.loads(_keys(env, "list", "--json").stdout)
-        new_kid = next(row["kid"] for row in listing if row["state"] == "active")
+        new_kid = next(row["kid"] for row in listing if row["state"] == "next")
+        assert f"{new_kid}; it signs from " in rotated.stdout and " s)" in rotated.stdout
+        assert "keeps signing until then" in rotated.stdout
+        _eventually(lambda: all(_signing_kid(base) == new_kid for base in bases))
+        listing = json.loads(_keys(env, "list", "--json").stdout)
+        assert new_kid == next(row["kid"] for row in listing if row["state"] == "active")
         assert {"active", "retired"} == {row["state"] for row in listing}
         assert {"RS256"} == {row["algorithm"] for row in listing}  # the key table says
-        _eventually(lambda: all(_signing_kid(base) == new_kid for base in bases))
 
         old_kid = first.pop()
         refused = _keys(env, "revoke", old_kid)

@@ -31,6 +31,7 @@ async def test_rotation_under_load_then_revocation(tmp_path: object, clock: Fake
         jwks_max_age=300,
         access_token_ttl=900,
         demo_users=["load:load-pass"],
+        key_check_interval=STEP,  # the loop below is the issuer's timer: a refresh a step
     )
     issuer_app = create_issuer_app(settings, clock)
     issuer_transport = httpx.ASGITransport(app=issuer_app)
@@ -71,9 +72,11 @@ async def test_rotation_under_load_then_revocation(tmp_path: object, clock: Fake
         token = await password_token(issuer, "load", "load-pass")
         compromised = keyring.signing_key(clock())[0]
         assert 200 == await status(token)
-        keyring.lifecycle.revoke(compromised, clock())
+        replacement = keyring.lifecycle.revoke(compromised, clock())
         keyring.refresh()
         clock.advance(verifier.jwks.next_refresh_delay())
         await verifier.jwks.scheduled_refresh()
         assert 401 == await status(token)
+        assert replacement is not None  # it signs once every issuer process publishes it
+        clock.advance(max(0.0, replacement.activates_at - clock()))
         assert 200 == await status(await password_token(issuer, "load", "load-pass"))

@@ -91,11 +91,13 @@ def test_changing_the_algorithm_goes_through_the_normal_rotation(
     """RS256 → ES256: the ES256 key is published at once but signs only after the full
     publish-ahead; the RS256 key then retires and stays published for its tokens' life."""
     data = tmp_path / "data"
-    rs = build_services(settings_for(data, "RS256"), clock)
+    # A key check every 5 s, as deployed: the publish-ahead, not one key check plus the
+    # margin (issuer/keys/schedule.py), is then what a planned rotation waits for.
+    rs = build_services(settings_for(data, "RS256", key_check_interval=5), clock)
     rs.keyring.refresh()
     old_kid, _, old_alg = rs.keyring.signer(clock())
     assert "RS256" == old_alg
-    es_settings = settings_for(data, "ES256")
+    es_settings = settings_for(data, "ES256", key_check_interval=5)
     es = build_services(es_settings, clock)
     es.keyring.refresh()  # the next key check after the setting changed
     assert old_kid == es.keyring.signer(clock())[0]  # still RS256 signing

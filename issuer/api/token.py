@@ -164,8 +164,10 @@ async def _issue_token(
     now = services.clock()
     try:
         kid, key, algorithm = services.keyring.signer(now)
-    except NoSigningKey:
-        raise TemporarilyUnavailable("no signing key is ready; try again shortly") from None
+    except NoSigningKey as missing:
+        raise TemporarilyUnavailable(
+            "no signing key is ready; try again shortly", retry_after=missing.retry_after
+        ) from None
     claims = access_token_claims(
         subject=granted.subject,
         username=granted.username,

@@ -27,7 +27,12 @@ logger = logging.getLogger(__name__)
 
 
 class NoSigningKey(RuntimeError):
-    """No key is active yet: the issuer is not ready to sign."""
+    """No key is active yet: the issuer is not ready to sign. `retry_after`: seconds until a
+    waiting key starts signing, when one is (a revoked signer's replacement)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +112,13 @@ class KeyRing:
         with self._lock:
             active = sched.active_key(self._keys, now)
             private = self._private.get(active.kid) if active else None
+            waiting = None if active else sched.next_signer(self._keys, now)
+            loaded = waiting is not None and waiting.kid in self._private
         if active is None or private is None:
-            raise NoSigningKey("no active signing key is loaded")
+            # A revoked signer's replacement, loaded here, that every process must publish
+            # before it signs: the client may try again at its activation.
+            retry_after = waiting.activates_at - now if waiting and loaded else None
+            raise NoSigningKey("no active signing key is loaded", retry_after)
         return Signer(active.kid, private, active.algorithm)
 
     def signing_key(self, now: float) -> tuple[str, PrivateKey]:
@@ -117,8 +127,11 @@ class KeyRing:
 
     @property
     def ready(self) -> bool:
+        """Signing, or about to: a revoked signer's replacement is loaded and waits only for
+        every process to publish it (its seconds of 503s must not take every replica out of
+        a load balancer, which would take the JWKS out too)."""
         try:
             self.signing_key(self._clock())
-        except NoSigningKey:
-            return False
+        except NoSigningKey as missing:
+            return missing.retry_after is not None
         return True

@@ -33,7 +33,7 @@ class KeyLifecycle:
         if activates_at is None and self._algorithm_changed(keys, now):
             # A new algorithm goes through the normal rotation: its first key is published
             # for the full publish-ahead before it signs, and the old key retires as usual.
-            activates_at = now + self.schedule.publish_ahead
+            activates_at = sched.after_publish_ahead(now, self.schedule)
         if activates_at is not None:
             self._create(keys, activates_at, now)
             keys = self.store.load()
@@ -45,20 +45,26 @@ class KeyLifecycle:
         return self.store.load() if expired else keys
 
     def rotate(self, now: float, *, immediately: bool = False) -> Rotation:
-        """Publishes a next key now, activating after publish-ahead (or at once)."""
+        """Publishes a next key now, activating after publish-ahead; `immediately`, as soon
+        as every process publishes it (a waiting next key that every process already
+        publishes: at once). Until then the current key keeps signing."""
         keys = self.store.load()
         waiting = self._next_key(keys, now)
         if waiting is not None:
-            if immediately:
-                self.store.set_activation(waiting.kid, now - sched.IMMEDIATE_SKEW)
+            promoted = sched.promoted_activation(waiting, now, self.schedule)
+            if immediately and promoted < waiting.activates_at:
+                self.store.set_activation(waiting.kid, promoted)
             return Rotation(self._reload(waiting.kid), created=False)
         activates_at = (
-            now - sched.IMMEDIATE_SKEW if immediately else now + self.schedule.publish_ahead
+            sched.earliest_activation(now, self.schedule)
+            if immediately
+            else sched.after_publish_ahead(now, self.schedule)
         )
         return Rotation(self._create(keys, activates_at, now), created=True)
 
     def revoke(self, kid: str, now: float) -> SigningKey | None:
-        """Unpublishes and destroys a key at once; returns the key that signs from now on."""
+        """Unpublishes and destroys a key at once; returns the key that signs from now on, or
+        (the active key revoked) its replacement, which signs from its `activates_at`."""
         keys = self.store.load()
         target = next((key for key in keys if key.kid == kid), None)
         if target is None:
@@ -68,7 +74,8 @@ class KeyLifecycle:
         logger.warning("signing key revoked", extra={"kid": kid})
         if not was_active:
             return sched.active_key(self.store.load(), now)
-        # The revoked key signed: sign with the published next key at once, or a new one.
+        # The revoked key signed: promote the published next key, or make a new one. Either
+        # signs only once every process publishes it; until then nothing signs (503).
         return self.rotate(now, immediately=True).key
 
     def check_readable(self, now: float) -> None:

@@ -9,6 +9,14 @@ the same rows agrees on which key signs at any instant, with no message between 
     └─────────────────────────┴────────────────────────────────┴──── and destroyed
 
 A revoked key leaves the JWKS at once and its private material is destroyed.
+
+No process signs with a key that another process may not publish yet. Each process reads the
+keys on its own timer, every key-check interval, so a key signs only once it has been stored
+for `Schedule.activation_delay` (that interval plus ACTIVATION_MARGIN): the publish-ahead for a
+scheduled rotation, and no less for `rotate --now` or a revoked signer's replacement. Meanwhile
+`rotate --now` keeps signing with the old key; a revoked signer leaves nothing to sign with,
+and the issuer answers 503 with Retry-After (`next_signer`) until the replacement starts.
+The one exception is the first key of a new database: no verifier can hold an older set.
 """
 
 import enum
@@ -17,11 +25,20 @@ from dataclasses import dataclass
 
 from shared.jwk import Jwk
 
-# An activation meant to take effect at once (the first key, `rotate --now`, a revoked
-# signer's replacement) is dated this far back, so that processes whose clocks run up to this
-# much behind the one that wrote it also sign with the key at once, instead of answering 503
-# until their clock catches up. Backdating is harmless: no other live key is then waiting.
+# An activation meant to take effect at once (the first key, or a next key every process
+# already publishes) is dated this far back, so that processes whose clocks run up to this much
+# behind the one that wrote it also sign with the key at once, instead of answering 503 until
+# their clock catches up. Backdating such a key is harmless: every process publishes it.
 IMMEDIATE_SKEW = 5.0
+
+# A key stored at `created_at` is in every process's JWKS by created_at + the key-check
+# interval + however late that process's timer tick and refresh run (a read, a decrypt; under
+# load, a busy event loop), and it must be there before any process, whose clock may run ahead
+# of the writer's, signs with it. Five seconds: the 2 s of clock skew the processes are tested
+# against, and 3 s for a late tick, a slow refresh and generating the key before it is stored
+# (`created_at` is read before). A verifier that refetches through a load balancer a moment
+# early still heals within its own retries (1, 2 and 4 s, shared/verifier/jwks_cache.py).
+ACTIVATION_MARGIN = 5.0
 
 
 class KeyState(enum.StrEnum):
@@ -54,15 +71,25 @@ class Schedule:
     # A retired key stays published this long after its last signature:
     # the access-token TTL plus the verifiers' clock-skew leeway.
     retired_grace: float
+    # A key signs no sooner than this after it was stored: the key-check interval plus
+    # ACTIVATION_MARGIN, so that every process publishes it first.
+    activation_delay: float
 
 
 def _live(keys: Sequence[SigningKey]) -> list[SigningKey]:
     return [key for key in keys if key.revoked_at is None]
 
 
+def _takes_over(key: SigningKey) -> bool:
+    """The key ends its predecessors' signing at its activation: it is live, or it was
+    revoked only after it had started (a key revoked while waiting never took over)."""
+    return key.revoked_at is None or key.activates_at <= key.revoked_at
+
+
 def retires_at(key: SigningKey, keys: Sequence[SigningKey]) -> float | None:
-    """When the key stopped (or will stop) signing: its successor's activation."""
-    later = [k.activates_at for k in _live(keys) if k.generation > key.generation]
+    """When the key stopped (or will stop) signing: its successor's activation. A retired
+    key never signs again, not even when its successor is revoked."""
+    later = [k.activates_at for k in keys if k.generation > key.generation and _takes_over(k)]
     return min(later) if later else None
 
 
@@ -85,9 +112,34 @@ def state(key: SigningKey, keys: Sequence[SigningKey], now: float, schedule: Sch
 
 
 def active_key(keys: Sequence[SigningKey], now: float) -> SigningKey | None:
-    """The one key that signs at `now`: the newest live key whose activation has come."""
-    started = [key for key in _live(keys) if key.activates_at <= now]
-    return max(started, key=lambda key: key.generation, default=None)
+    """The one key that signs at `now`: the newest key whose activation has come, unless it
+    has been revoked (then none does until its replacement's activation)."""
+    started = [key for key in keys if _takes_over(key) and key.activates_at <= now]
+    newest = max(started, key=lambda key: key.generation, default=None)
+    return newest if newest is not None and newest.revoked_at is None else None
+
+
+def next_signer(keys: Sequence[SigningKey], now: float) -> SigningKey | None:
+    """The key that signs next, from its `activates_at` (None when none is waiting)."""
+    waiting = [key for key in _live(keys) if key.activates_at > now]
+    return min(waiting, key=lambda key: key.activates_at, default=None)
+
+
+def earliest_activation(now: float, schedule: Schedule) -> float:
+    """When a key stored at `now` may sign: once every process has had a key check in which to
+    publish it."""
+    return now + schedule.activation_delay
+
+
+def after_publish_ahead(now: float, schedule: Schedule) -> float:
+    """When a key stored at `now` signs in a planned rotation: after the publish-ahead."""
+    return max(now + schedule.publish_ahead, earliest_activation(now, schedule))
+
+
+def promoted_activation(key: SigningKey, now: float, schedule: Schedule) -> float:
+    """When a waiting next key signs if asked to at once (`rotate --now`, its predecessor
+    revoked): now, when it has been stored long enough; otherwise as soon as it has."""
+    return max(now - IMMEDIATE_SKEW, key.created_at + schedule.activation_delay)
 
 
 def published_keys(keys: Sequence[SigningKey], now: float, schedule: Schedule) -> list[SigningKey]:
@@ -98,9 +150,13 @@ def published_keys(keys: Sequence[SigningKey], now: float, schedule: Schedule) -
 
 def next_activation(keys: Sequence[SigningKey], now: float, schedule: Schedule) -> float | None:
     """When a key created now should activate, or None when no new key is due yet."""
+    if not keys:
+        # The first key of a new database signs at once: no verifier can hold an older set,
+        # and a process that has not read it yet has no key to sign with either.
+        return now - IMMEDIATE_SKEW
     live = _live(keys)
     if not live:
-        return now - IMMEDIATE_SKEW  # first start, or every key revoked: sign at once
+        return earliest_activation(now, schedule)  # every key revoked
     newest = max(live, key=lambda key: key.generation)
     if newest.activates_at > now:
         return None  # a next key is already published and waiting
@@ -108,7 +164,7 @@ def next_activation(keys: Sequence[SigningKey], now: float, schedule: Schedule) 
     if now < due - schedule.publish_ahead:
         return None
     # A late start (the issuer was down) still publishes the key for the full publish-ahead.
-    return max(due, now + schedule.publish_ahead)
+    return max(due, after_publish_ahead(now, schedule))
 
 
 def keys_to_destroy(keys: Sequence[SigningKey], now: float, schedule: Schedule) -> list[SigningKey]:

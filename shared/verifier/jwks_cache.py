@@ -4,7 +4,13 @@
   refreshed in the background before it runs out.
 - Concurrent fetches share one request (single flight).
 - An unknown kid refetches at most once per cooldown; the first one after a quiet period
-  refetches at once, so a key the issuer has just published is accepted on first sight.
+  refetches at once, so a key the issuer has just published is accepted on first sight. A
+  refetch that finds the kid it was made for does not hold the next one back (an attacker's
+  made-up kids never do), so keys rotated in quick succession are each accepted at once.
+- A refetch that comes back without the kid (a replica behind a load balancer, or a CDN, still
+  serving the old set) is tried again in the background after 1, 2 and 4 s: one sequence at a
+  time, started only by a refetch the cooldown allowed, so a flood of unknown kids costs at
+  most four requests per cooldown. Requests meanwhile are refused at once, never held.
 - A failed fetch never drops good keys: they keep verifying up to the maximum stale age.
 """
 
@@ -52,6 +58,8 @@ class JwksPolicy:
     # Refresh when this fraction of the lifetime has passed, well before it runs out.
     refresh_at: float = 0.8
     max_retry_delay: float = 30
+    # After a refetch for an unknown kid that did not bring it: fetch again after these delays.
+    unknown_kid_retries: tuple[float, ...] = (1, 2, 4)
 
 
 class FetchFailed(Exception):
@@ -96,6 +104,7 @@ class JwksCache:
         self._last_error: str | None = None
         self._inflight: asyncio.Task[bool] | None = None
         self._refresher: asyncio.Task[None] | None = None
+        self._retrying: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Self:
         self._client = httpx.AsyncClient(
@@ -110,7 +119,7 @@ class JwksCache:
     async def __aexit__(
         self, *_exc: type[BaseException] | BaseException | TracebackType | None
     ) -> None:
-        for task in (self._refresher, self._inflight):
+        for task in (self._refresher, self._retrying, self._inflight):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -131,7 +140,7 @@ class JwksCache:
         now = self._clock()
         if self._usable(now) and kid in self._keys:
             return self._keys[kid]  # the background task keeps the set fresh
-        await self.refresh()
+        await self._refetch_for(kid)
         now = self._clock()
         if not self._usable(now):
             raise KeysUnavailable("the issuer's keys are not available yet")
@@ -145,10 +154,45 @@ class JwksCache:
         it, the answer is whether the last fetch worked. True when the keys are fresh."""
         if self._inflight is None:
             now = self._clock()
-            if now - self._last_demand_fetch < self.policy.refetch_cooldown:
+            if self._cooling_down(now):
                 return self._failures == 0 and self._loaded_at is not None
             self._last_demand_fetch = now
         return await asyncio.shield(self._start_refresh())
+
+    async def _refetch_for(self, kid: str) -> None:
+        """An unknown kid (or keys past their stale age): `refresh`, and then either forget
+        the cooldown (a fetch brought the kid) or, when this call's refetch came back without
+        it, retry in the background."""
+        if kid in self._keys:
+            # Known, only stale: one refetch per cooldown, as before (no storm of refetches
+            # while the issuer is down).
+            await self.refresh()
+            return
+        demanded = self._inflight is None and not self._cooling_down(self._clock())
+        await self.refresh()
+        if kid in self._keys:
+            self._last_demand_fetch = float("-inf")  # a useful refetch holds none back
+        elif demanded and self._retrying is None:
+            logger.info(
+                "the issuer's keys came without the token's kid; fetching them again shortly",
+                extra={"kid": kid[:64], "retries": list(self.policy.unknown_kid_retries)},
+            )
+            self._retrying = asyncio.create_task(self._retry_for(kid))
+            self._retrying.add_done_callback(self._clear_retrying)
+
+    async def _retry_for(self, kid: str) -> None:
+        for delay in self.policy.unknown_kid_retries:
+            await self._sleep(delay)
+            await self.scheduled_refresh()
+            if kid in self._keys:
+                self._last_demand_fetch = float("-inf")
+                return
+
+    def _clear_retrying(self, _task: asyncio.Task[None]) -> None:
+        self._retrying = None
+
+    def _cooling_down(self, now: float) -> bool:
+        return now - self._last_demand_fetch < self.policy.refetch_cooldown
 
     async def scheduled_refresh(self) -> bool:
         """The background task's fetch (at start, before the lifetime runs out, retries after
