@@ -150,6 +150,41 @@ async def test_forwarded_for_counts_only_through_trusted_proxies(
     assert 429 == refused.status_code
 
 
+async def test_password_spraying_is_throttled_per_address_and_per_network(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spraying (OWASP Authentication Cheat Sheet): one address guessing at 50 accounts gets
+    30 password checks (ISSUER_THROTTLE_ADDRESS_LIMIT), then 429 with Retry-After and no
+    hashing; an address in another /24 still signs in; a neighbour in the same /24 is refused
+    once the network's limit (here 40) is reached, well before its own."""
+    settings = issuer_settings(tmp_path / "data", throttle_network_limit=40)
+    checks: list[str] = []
+    async with issuer_at(settings, clock) as (client_from, services):
+        services.users.add("alice", "correct horse", frozenset({"profile"}))
+        _count_checks(services, checks, monkeypatch)
+        sprayer = client_from("127.0.0.2")
+        sprayed = [
+            await sprayer.post("/token", data=_login(f"user{n}", "Summer2026!")) for n in range(50)
+        ]
+        assert [400] * 30 + [429] * 20 == [answer.status_code for answer in sprayed]
+        assert {"900"} == {answer.headers["retry-after"] for answer in sprayed[30:]}
+        assert 30 == len(checks)
+
+        elsewhere = client_from("127.0.1.2")
+        assert (
+            200
+            == (await elsewhere.post("/token", data=_login("alice", "correct horse"))).status_code
+        )
+
+        neighbour = client_from("127.0.0.3")
+        answers = [
+            (await neighbour.post("/token", data=_login(f"user{n}", "Winter2026!"))).status_code
+            for n in range(15)
+        ]
+    assert [400] * 10 + [429] * 5 == answers
+    assert 30 + 1 + 10 == len(checks)
+
+
 async def test_full_check_queue_is_503_while_keys_and_health_answer(
     tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
