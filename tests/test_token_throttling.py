@@ -19,6 +19,7 @@ from issuer.config import IssuerSettings
 from issuer.services import IssuerServices
 from shared.clock import FakeClock
 from tests.support import issuer_settings, running
+from tests.waiting import until
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
 
@@ -190,7 +191,13 @@ async def test_full_check_queue_is_503_while_keys_and_health_answer(
 ) -> None:
     """With every password-check thread busy and the queue full, a login is refused at once
     with 503 temporarily_unavailable and Retry-After (never a hang), while JWKS, discovery,
-    /readyz and a key refresh all complete."""
+    /readyz and a key refresh all complete.
+
+    One thread and a 1 ms queue timeout: the second login would wait one whole check (the
+    measured argon2 time, longer still on a loaded machine), so it is refused; the first
+    waits for nothing, starts at once and no timeout can drop it (HashLimiter.run), however
+    slow the machine. The wait for it to be inside its check also watches it, and is bounded.
+    """
     settings = issuer_settings(tmp_path / "data", hash_concurrency=1, hash_queue_timeout=0.001)
     async with issuer_at(settings, clock) as (client_from, services):
         services.users.add("alice", "correct horse", frozenset({"profile"}))
@@ -206,17 +213,18 @@ async def test_full_check_queue_is_503_while_keys_and_health_answer(
         first = asyncio.create_task(
             client_from("127.0.0.2").post("/token", data=_login("alice", "correct horse"))
         )
-        while not inside.is_set():
-            await asyncio.sleep(0.001)
-        client = client_from("127.0.0.3")
-        busy = await client.post("/token", data=_login("alice", "correct horse"))
-        assert (503, "temporarily_unavailable") == (busy.status_code, busy.json()["error"])
-        assert int(busy.headers["retry-after"]) >= 1
-        for path in ("/.well-known/jwks.json", "/.well-known/openid-configuration", "/readyz"):
-            assert 200 == (await client.get(path)).status_code
-        await anyio.to_thread.run_sync(services.keyring.refresh)
-        assert not first.done()
-        release.set()
+        try:
+            await until(inside.is_set, first)
+            client = client_from("127.0.0.3")
+            busy = await client.post("/token", data=_login("alice", "correct horse"))
+            assert (503, "temporarily_unavailable") == (busy.status_code, busy.json()["error"])
+            assert int(busy.headers["retry-after"]) >= 1
+            for path in ("/.well-known/jwks.json", "/.well-known/openid-configuration", "/readyz"):
+                assert 200 == (await client.get(path)).status_code
+            await anyio.to_thread.run_sync(services.keyring.refresh)
+            assert not first.done()
+        finally:
+            release.set()
         assert 200 == (await first).status_code
         # The refused login was not counted as a failure.
         assert (
