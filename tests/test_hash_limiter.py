@@ -10,6 +10,7 @@ import pytest
 
 from issuer.hash_limiter import HashLimiter, PasswordChecksBusy
 from shared.clock import FakeClock
+from tests.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -96,8 +97,7 @@ async def test_check_that_waited_too_long_is_dropped() -> None:
     first = asyncio.create_task(limiter.run(held.check(), "127.0.0.1"))
     late = asyncio.create_task(limiter.run(held.check(), "127.0.0.2"))
     await _admitted(limiter, 2)
-    while held.started < 1:
-        await asyncio.sleep(0)
+    await until(lambda: held.started >= 1, first)
     monotonic.advance(3)
     held.release.set()
     assert "checked" == await first
