@@ -42,26 +42,28 @@ class FairQueue(Generic[T]):
         _to_the_back(self._networks, network, keep=bool(addresses))
         return item
 
-    def discard(self, network: str, address: str, item: T) -> None:
-        """Removes a waiting item (its request went away); nothing if it is not waiting."""
+    def discard(self, network: str, address: str, item: T) -> bool:
+        """Removes a waiting item (its request went away); False if it was not waiting."""
         addresses = self._networks.get(network)
         items = addresses.get(address) if addresses is not None else None
         if addresses is None or items is None or item not in items:
-            return
+            return False
         items.remove(item)
         self._length -= 1
         if not items:
             del addresses[address]
         if not addresses:
             del self._networks[network]
+        return True
 
     def ahead_of_new(self, network: str, address: str) -> int:
         """How many waiting items would be served before one pushed now for `address`.
 
         Its address's own queue goes first (m items); every other address of its network gives
         up to m + 1 items before it, and every other network up to as many as the network
-        takes turns until then. Exact up to where in the current round the rotation stands
-        (at most one turn per network or address)."""
+        takes turns until then. Never less than the truth; more by at most one turn per
+        network for each address of its network, as rounds already under way are counted
+        whole."""
         addresses = self._networks.get(network, OrderedDict())
         own = len(addresses.get(address, ()))
         in_network = own + sum(

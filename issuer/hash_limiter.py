@@ -9,7 +9,12 @@ legitimate login, and, on a shared thread pool, stall everything else that uses 
   about concurrency x argon2 memory plus the process's baseline;
 - waiting checks are served round-robin by network (/24 or /64), then by address within it
   (issuer/fair_queue.py), so a flood from a few addresses cannot push everyone else out: a
-  login from an address that is not flooding waits for about one check per active network;
+  login from an address that is not flooding waits for at most about one check per active
+  network;
+- a check from an address that has nothing else in flight here (the real user's one login,
+  not a flooder's tenth connection) waits in a lane of first checks served before the rest,
+  itself round-robin by network: one address holds at most one place in it, so a flood cannot
+  fill it, and the real user then waits about one check per network *that is also new*;
 - a request whose expected wait (the checks that round-robin serves before it, divided by
   `concurrency`, times the running estimate of one check's duration) is longer than
   `queue_timeout` is not queued: it is refused at once, without hashing (the caller answers
@@ -29,6 +34,7 @@ import contextlib
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -83,12 +89,16 @@ class HashLimiter:
             concurrency, thread_name_prefix="password-check", initializer=_lower_priority
         )
         self._running = 0  # checks on the threads (a slot each), at most `concurrency`
-        self._waiting: FairQueue[_Waiting[Any]] = FairQueue()
+        # Waiting checks, in two lanes: an address's only check in flight, served first;
+        # and the others.
+        self._first_checks: FairQueue[_Waiting[Any]] = FairQueue()
+        self._more_checks: FairQueue[_Waiting[Any]] = FairQueue()
+        self._by_address: Counter[str] = Counter()  # in flight: running or waiting
 
     @property
     def in_flight(self) -> int:
         """Admitted, not finished: running plus waiting."""
-        return self._running + len(self._waiting)
+        return self._running + len(self._first_checks) + len(self._more_checks)
 
     @property
     def capacity(self) -> int:
@@ -98,32 +108,39 @@ class HashLimiter:
 
     def expected_wait(self, address: str) -> float:
         """Seconds a check from `address` admitted now would wait before it starts."""
-        ahead = self._waiting.ahead_of_new(_network(address), address)
+        network, lane = _network(address), self._lane(address)
+        ahead = lane.ahead_of_new(network, address)
+        if lane is self._more_checks:
+            ahead += len(self._first_checks)
         starts_after = max(0, self._running + ahead - self.concurrency + 1)
         return starts_after / self.concurrency * self._estimate
 
     async def run(self, check: Callable[[], T], address: str) -> T:
         self._admit(address)
-        if self._running < self.concurrency and not self._waiting:
+        lane = self._lane(address)
+        self._by_address[address] += 1
+        if self._running < self.concurrency and not self._waiting():
             # Nothing waits ahead of it: it starts now, and no timeout can drop it.
-            return await asyncio.wrap_future(self._start(check))
+            return await asyncio.wrap_future(self._start(check, address))
         waiting = _Waiting(check, _network(address), address, self._monotonic())
-        self._waiting.push(waiting.network, address, waiting)
+        lane.push(waiting.network, address, waiting)
         self._dispatch()
         try:
             running = await waiting.turn
         except asyncio.CancelledError:
             # Gone before its turn: out of the queue. (Once started, a check runs to its end
             # on its thread and keeps its slot until then.)
-            self._waiting.discard(waiting.network, address, waiting)
+            if lane.discard(waiting.network, address, waiting):
+                self._left(address)
             raise
         result: T = await asyncio.wrap_future(running)
         return result
 
     def shutdown(self) -> None:
-        while (waiting := self._waiting.pop()) is not None:
-            if not waiting.turn.done():
-                waiting.turn.set_exception(PasswordChecksBusy(self._estimate))
+        for lane in (self._first_checks, self._more_checks):
+            while (waiting := lane.pop()) is not None:
+                if not waiting.turn.done():
+                    waiting.turn.set_exception(PasswordChecksBusy(self._estimate))
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     def admissible(self, address: str) -> None:
@@ -136,29 +153,42 @@ class HashLimiter:
         if wait > self.queue_timeout:
             raise PasswordChecksBusy(max(wait, self._estimate))
 
+    def _lane(self, address: str) -> FairQueue[_Waiting[Any]]:
+        return self._more_checks if self._by_address[address] else self._first_checks
+
+    def _waiting(self) -> bool:
+        return bool(self._first_checks or self._more_checks)
+
     def _dispatch(self) -> None:
         """Starts waiting checks, in turn, while a thread is free."""
         while self._running < self.concurrency:
-            waiting = self._waiting.pop()
+            waiting = self._first_checks.pop() or self._more_checks.pop()
             if waiting is None:
                 return
             if waiting.turn.done():  # cancelled
-                continue
-            if self._monotonic() - waiting.admitted_at > self.queue_timeout:
+                self._left(waiting.address)
+            elif self._monotonic() - waiting.admitted_at > self.queue_timeout:
                 waiting.turn.set_exception(PasswordChecksBusy(self._estimate))
-                continue
-            waiting.turn.set_result(self._start(waiting.check))
+                self._left(waiting.address)
+            else:
+                waiting.turn.set_result(self._start(waiting.check, waiting.address))
 
-    def _start(self, check: Callable[[], T]) -> "Future[T]":
+    def _start(self, check: Callable[[], T], address: str) -> "Future[T]":
         loop = asyncio.get_running_loop()
         self._running += 1
         running = self._executor.submit(self._timed, check)
-        running.add_done_callback(lambda _: _call_soon(loop, self._finished))
+        running.add_done_callback(lambda _: _call_soon(loop, lambda: self._finished(address)))
         return running
 
-    def _finished(self) -> None:
+    def _finished(self, address: str) -> None:
         self._running -= 1
+        self._left(address)
         self._dispatch()
+
+    def _left(self, address: str) -> None:
+        self._by_address[address] -= 1
+        if not self._by_address[address]:
+            del self._by_address[address]
 
     def _timed(self, check: Callable[[], T]) -> T:
         started = self._monotonic()
