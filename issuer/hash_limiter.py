@@ -11,10 +11,12 @@ legitimate login, and, on a shared thread pool, stall everything else that uses 
   (issuer/fair_queue.py), so a flood from a few addresses cannot push everyone else out: a
   login from an address that is not flooding waits for at most about one check per active
   network;
-- a check from an address that has nothing else in flight here (the real user's one login,
-  not a flooder's tenth connection) waits in a lane of first checks served before the rest,
-  itself round-robin by network: one address holds at most one place in it, so a flood cannot
-  fill it, and the real user then waits about one check per network *that is also new*;
+- checks from an address whose password check failed in the last `FAILURE_MEMORY` seconds
+  (the caller says so with `failed`; for IPv6 its whole /64) wait in a second lane, served
+  only when the first is empty: a guesser's next guess waits behind every login from an
+  address that has not been guessing, so a real user waits for about one check per *other
+  such* network, not one per flooder. Both lanes are round-robin. Memory is per process and
+  bounded (the oldest entries go first); it only orders the queue, it limits nothing;
 - a request whose expected wait (the checks that round-robin serves before it, divided by
   `concurrency`, times the running estimate of one check's duration) is longer than
   `queue_timeout` is not queued: it is refused at once, without hashing (the caller answers
@@ -34,7 +36,7 @@ import contextlib
 import os
 import threading
 import time
-from collections import Counter
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -49,6 +51,10 @@ T = TypeVar("T")
 # How much a new duration moves the running estimate of one check's duration.
 _SMOOTHING = 0.2
 PASSWORD_CHECK_NICENESS = 10
+# How long a failed check sends its address's checks to the second lane, and how many such
+# addresses one process remembers.
+FAILURE_MEMORY = 10 * 60
+FAILURE_MEMORY_SIZE = 65_536
 
 
 class PasswordChecksBusy(Exception):
@@ -89,16 +95,16 @@ class HashLimiter:
             concurrency, thread_name_prefix="password-check", initializer=_lower_priority
         )
         self._running = 0  # checks on the threads (a slot each), at most `concurrency`
-        # Waiting checks, in two lanes: an address's only check in flight, served first;
-        # and the others.
-        self._first_checks: FairQueue[_Waiting[Any]] = FairQueue()
-        self._more_checks: FairQueue[_Waiting[Any]] = FairQueue()
-        self._by_address: Counter[str] = Counter()  # in flight: running or waiting
+        # Waiting checks, in two lanes: from addresses without recent failures, served first;
+        # and from those with.
+        self._first_lane: FairQueue[_Waiting[Any]] = FairQueue()
+        self._second_lane: FairQueue[_Waiting[Any]] = FairQueue()
+        self._failed_at: OrderedDict[str, float] = OrderedDict()  # oldest first
 
     @property
     def in_flight(self) -> int:
         """Admitted, not finished: running plus waiting."""
-        return self._running + len(self._first_checks) + len(self._more_checks)
+        return self._running + len(self._first_lane) + len(self._second_lane)
 
     @property
     def capacity(self) -> int:
@@ -110,18 +116,17 @@ class HashLimiter:
         """Seconds a check from `address` admitted now would wait before it starts."""
         network, lane = _network(address), self._lane(address)
         ahead = lane.ahead_of_new(network, address)
-        if lane is self._more_checks:
-            ahead += len(self._first_checks)
+        if lane is self._second_lane:
+            ahead += len(self._first_lane)
         starts_after = max(0, self._running + ahead - self.concurrency + 1)
         return starts_after / self.concurrency * self._estimate
 
     async def run(self, check: Callable[[], T], address: str) -> T:
         self._admit(address)
         lane = self._lane(address)
-        self._by_address[address] += 1
         if self._running < self.concurrency and not self._waiting():
             # Nothing waits ahead of it: it starts now, and no timeout can drop it.
-            return await asyncio.wrap_future(self._start(check, address))
+            return await asyncio.wrap_future(self._start(check))
         waiting = _Waiting(check, _network(address), address, self._monotonic())
         lane.push(waiting.network, address, waiting)
         self._dispatch()
@@ -130,18 +135,26 @@ class HashLimiter:
         except asyncio.CancelledError:
             # Gone before its turn: out of the queue. (Once started, a check runs to its end
             # on its thread and keeps its slot until then.)
-            if lane.discard(waiting.network, address, waiting):
-                self._left(address)
+            lane.discard(waiting.network, address, waiting)
             raise
         result: T = await asyncio.wrap_future(running)
         return result
 
     def shutdown(self) -> None:
-        for lane in (self._first_checks, self._more_checks):
+        for lane in (self._first_lane, self._second_lane):
             while (waiting := lane.pop()) is not None:
                 if not waiting.turn.done():
                     waiting.turn.set_exception(PasswordChecksBusy(self._estimate))
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def failed(self, address: str) -> None:
+        """The check from `address` failed (a wrong password or unknown user): its next
+        checks wait in the second lane for FAILURE_MEMORY seconds."""
+        who = _who(address)
+        self._failed_at[who] = self._monotonic()
+        self._failed_at.move_to_end(who)
+        while len(self._failed_at) > FAILURE_MEMORY_SIZE:
+            self._failed_at.popitem(last=False)
 
     def admissible(self, address: str) -> None:
         """Raises PasswordChecksBusy now if a check from `address` would be refused, so that a
@@ -154,41 +167,37 @@ class HashLimiter:
             raise PasswordChecksBusy(max(wait, self._estimate))
 
     def _lane(self, address: str) -> FairQueue[_Waiting[Any]]:
-        return self._more_checks if self._by_address[address] else self._first_checks
+        failed_at = self._failed_at.get(_who(address))
+        if failed_at is not None and self._monotonic() - failed_at < FAILURE_MEMORY:
+            return self._second_lane
+        return self._first_lane
 
     def _waiting(self) -> bool:
-        return bool(self._first_checks or self._more_checks)
+        return bool(self._first_lane or self._second_lane)
 
     def _dispatch(self) -> None:
         """Starts waiting checks, in turn, while a thread is free."""
         while self._running < self.concurrency:
-            waiting = self._first_checks.pop() or self._more_checks.pop()
+            waiting = self._first_lane.pop() or self._second_lane.pop()
             if waiting is None:
                 return
             if waiting.turn.done():  # cancelled
-                self._left(waiting.address)
-            elif self._monotonic() - waiting.admitted_at > self.queue_timeout:
+                continue
+            if self._monotonic() - waiting.admitted_at > self.queue_timeout:
                 waiting.turn.set_exception(PasswordChecksBusy(self._estimate))
-                self._left(waiting.address)
-            else:
-                waiting.turn.set_result(self._start(waiting.check, waiting.address))
+                continue
+            waiting.turn.set_result(self._start(waiting.check))
 
-    def _start(self, check: Callable[[], T], address: str) -> "Future[T]":
+    def _start(self, check: Callable[[], T]) -> "Future[T]":
         loop = asyncio.get_running_loop()
         self._running += 1
         running = self._executor.submit(self._timed, check)
-        running.add_done_callback(lambda _: _call_soon(loop, lambda: self._finished(address)))
+        running.add_done_callback(lambda _: _call_soon(loop, self._finished))
         return running
 
-    def _finished(self, address: str) -> None:
+    def _finished(self) -> None:
         self._running -= 1
-        self._left(address)
         self._dispatch()
-
-    def _left(self, address: str) -> None:
-        self._by_address[address] -= 1
-        if not self._by_address[address]:
-            del self._by_address[address]
 
     def _timed(self, check: Callable[[], T]) -> T:
         started = self._monotonic()
@@ -200,7 +209,14 @@ class HashLimiter:
 
 
 def _network(address: str) -> str:
-    return network_of(address) or address  # `unknown` waits in a lane of its own
+    return network_of(address) or address  # `unknown` is a network of its own
+
+
+def _who(address: str) -> str:
+    """Whose failures an address's are: the address, or for IPv6 its /64 (one subscriber's,
+    who can take any address in it)."""
+    network = network_of(address)
+    return network if network is not None and ":" in network else address
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:

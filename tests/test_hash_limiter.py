@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from issuer.hash_limiter import HashLimiter, PasswordChecksBusy
+from issuer.hash_limiter import FAILURE_MEMORY, HashLimiter, PasswordChecksBusy
 from shared.clock import FakeClock
 from tests.waiting import until
 
@@ -166,8 +166,7 @@ async def test_two_flooding_addresses_do_not_shut_out_a_third() -> None:
 
 
 async def test_checks_are_served_round_robin_by_address() -> None:
-    """One address with five checks queued and a fresh one with two: the fresh address's
-    first check goes first (nothing else of its was in flight), then their checks alternate,
+    """One address with five checks queued and a fresh one with two: their checks alternate
     instead of the fresh address waiting behind all five."""
     limiter = HashLimiter(1, queue_timeout=100, estimate=0.1)
     gate = Gate()
@@ -175,14 +174,13 @@ async def test_checks_are_served_round_robin_by_address() -> None:
     fresh = [(f"B{n}", "203.0.113.1") for n in range(1, 3)]
     pending = set(await _queued(limiter, gate, flooded + fresh))
     order = [(await _one_ends(gate, pending)).result() for _ in range(7)]
-    assert ["A1", "B1", "A2", "B2", "A3", "A4", "A5"] == order
+    assert ["A1", "A2", "B1", "A3", "B2", "A4", "A5"] == order
     limiter.shutdown()
 
 
 async def test_addresses_of_one_network_share_its_turns() -> None:
-    """Two addresses of one /24 take turns within the network's one turn per round: after
-    the first checks of the two fresh addresses, a third network gets every other check, not
-    one in three."""
+    """Two addresses of one /24 take turns within the network's one turn per round: a third
+    network gets every other check, not one in three."""
     limiter = HashLimiter(1, queue_timeout=100, estimate=0.1)
     gate = Gate()
     checks = (
@@ -192,7 +190,7 @@ async def test_addresses_of_one_network_share_its_turns() -> None:
     )
     pending = set(await _queued(limiter, gate, checks))
     order = [(await _one_ends(gate, pending)).result() for _ in range(10)]
-    assert ["A1", "N1", "B1", "A2", "B2", "N2", "B3", "A3", "A4", "A5"] == order
+    assert ["A1", "A2", "B1", "N1", "B2", "A3", "B3", "N2", "A4", "A5"] == order
     limiter.shutdown()
 
 
@@ -269,4 +267,35 @@ async def test_cancelled_waiting_check_leaves_the_queue_and_never_runs() -> None
     held.release.set()
     assert "checked" == await first
     assert 1 == held.started
+    limiter.shutdown()
+
+
+async def test_guesses_wait_behind_logins_from_addresses_without_failures() -> None:
+    """After a failed check, an address's checks queue in the second lane: a login from an
+    address without failures runs next, ahead of every queued guess; for IPv6 the whole /64
+    counts as the guesser."""
+    limiter = HashLimiter(1, queue_timeout=100, estimate=0.1)
+    gate = Gate()
+    for guesser in ("198.51.100.1", "2001:db8:1:2::1"):
+        limiter.failed(guesser)
+    checks = [("G1", "198.51.100.1"), ("G2", "198.51.100.1"), ("V1", "2001:db8:1:2::ffff")]
+    checks += [("U", "203.0.113.9"), ("G3", "198.51.100.1")]
+    pending = set(await _queued(limiter, gate, checks))
+    order = [(await _one_ends(gate, pending)).result() for _ in range(5)]
+    assert ["G1", "U", "G2", "V1", "G3"] == order
+    limiter.shutdown()
+
+
+async def test_failures_are_forgotten_after_the_failure_memory() -> None:
+    """An address's failure orders its checks for FAILURE_MEMORY seconds, then no longer."""
+    monotonic = FakeClock(0)
+    limiter = HashLimiter(1, queue_timeout=10_000, estimate=0.1, monotonic=monotonic)
+    gate = Gate()
+    limiter.failed("198.51.100.1")
+    monotonic.advance(FAILURE_MEMORY)
+    checks = [("A1", "198.51.100.1"), ("A2", "198.51.100.1"), ("B1", "203.0.113.9")]
+    checks += [("A3", "198.51.100.1")]
+    pending = set(await _queued(limiter, gate, checks))
+    order = [(await _one_ends(gate, pending)).result() for _ in range(4)]
+    assert ["A1", "A2", "B1", "A3"] == order
     limiter.shutdown()
