@@ -5,12 +5,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import Engine, func, select
 
+from issuer.config import IssuerSettings
 from issuer.db import session
 from issuer.models import LoginFailureRow
 from issuer.throttle import LoginThrottle, Throttled, ThrottlePolicy
-from issuer.wiring import open_database
+from issuer.wiring import open_database, throttle_policy
 from shared.clock import FakeClock
 from tests.support import issuer_settings
 
@@ -186,3 +188,26 @@ def test_limits_and_windows_are_the_policy(engine: Engine, clock: FakeClock) -> 
     throttle = LoginThrottle(engine, policy)
     assert [60.0, 60.0] == _spray(throttle, "203.0.113.1", 5, clock())
     assert [120.0] * 3 == _spray(throttle, "203.0.113.2", 5, clock())
+
+
+def test_throttle_settings_are_the_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ISSUER_THROTTLE_* (durations as `15m`, `1h`) reach the throttle; a limit below 1 is
+    refused at start, naming the variable."""
+    monkeypatch.setenv("ISSUER_THROTTLE_ADDRESS_LIMIT", "50")
+    monkeypatch.setenv("ISSUER_THROTTLE_NETWORK_WINDOW", "30m")
+    monkeypatch.setenv("ISSUER_THROTTLE_ACCOUNT_WINDOW", "2h")
+    policy = throttle_policy(IssuerSettings())
+    assert (50, 900, 1800, 7200) == (
+        policy.per_address,
+        policy.address_window,
+        policy.network_window,
+        policy.account_window,
+    )
+    assert (10, 100, 100) == (
+        policy.per_account_and_address,
+        policy.per_account,
+        policy.per_network,
+    )
+    monkeypatch.setenv("ISSUER_THROTTLE_NETWORK_LIMIT", "0")
+    with pytest.raises(ValidationError, match="throttle_network_limit"):
+        IssuerSettings()
