@@ -186,6 +186,45 @@ async def test_password_spraying_is_throttled_per_address_and_per_network(
     assert 30 + 1 + 10 == len(checks)
 
 
+async def test_guesses_queue_behind_a_login_from_an_address_without_failures(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a wrong password from an address, its next check waits behind a login from an
+    address without failures, even one that arrived later (fair queueing, issue 19)."""
+    settings = issuer_settings(tmp_path / "data", hash_concurrency=1, hash_queue_timeout=60)
+    async with issuer_at(settings, clock) as (client_from, services):
+        services.users.add("alice", "correct horse", frozenset({"profile"}))
+        guesser = client_from("127.0.0.2")
+        assert 400 == (await guesser.post("/token", data=_login("alice", "first"))).status_code
+        permits, checked = threading.Semaphore(0), []
+        verify = services.users.verify
+
+        def gated(found: Any, password: str) -> Any:
+            checked.append(password)
+            permits.acquire(timeout=30)
+            return verify(found, password)
+
+        monkeypatch.setattr(services.users, "verify", gated)
+        limiter = services.limiter
+        holder = asyncio.create_task(
+            client_from("127.0.5.5").post("/token", data=_login("alice", "holder"))
+        )
+        try:
+            await until(lambda: limiter.in_flight == 1, holder)
+            guess = asyncio.create_task(guesser.post("/token", data=_login("alice", "second")))
+            await until(lambda: limiter.in_flight == 2, holder, guess)
+            user = asyncio.create_task(
+                client_from("127.0.1.3").post("/token", data=_login("alice", "correct horse"))
+            )
+            await until(lambda: limiter.in_flight == 3, holder, guess, user)
+        finally:
+            for _ in range(3):
+                permits.release()
+        answers = [(await task).status_code for task in (holder, guess, user)]
+    assert [400, 400, 200] == answers
+    assert ["holder", "correct horse", "second"] == checked
+
+
 async def test_full_check_queue_is_503_while_keys_and_health_answer(
     tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
