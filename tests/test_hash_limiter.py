@@ -1,4 +1,5 @@
-"""The password-check limiter: its own threads, a bounded queue, a fair share per address."""
+"""The password-check limiter: its own threads, a bounded queue served round-robin by network
+and address, guessers after everyone else."""
 
 import asyncio
 import itertools
