@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 UNKNOWN = "unknown"
+IPV4_NETWORK_PREFIX = 24
+IPV6_NETWORK_PREFIX = 64
 
 
 def parse_networks(cidrs: Sequence[str]) -> tuple[IPNetwork, ...]:
@@ -40,7 +42,7 @@ def client_address(
     if peer is None:
         return UNKNOWN
     if not _trusted(peer, proxies):
-        return peer
+        return _canonical(peer)
     hops = [hop.strip() for header in forwarded_for for hop in header.split(",")]
     address = peer
     for hop in reversed(hops):
@@ -51,4 +53,24 @@ def client_address(
         address = hop
         if not _trusted(hop, proxies):
             break
-    return address
+    return _canonical(address)
+
+
+def network_of(address: str) -> str | None:
+    """The address's /24 (IPv4) or /64 (IPv6) as a CIDR; None for what is not an IP address
+    (`unknown`), which belongs to no neighbourhood."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    prefix = IPV4_NETWORK_PREFIX if ip.version == 4 else IPV6_NETWORK_PREFIX
+    return str(ipaddress.ip_network((ip, prefix), strict=False))
+
+
+def _canonical(address: str) -> str:
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return address  # a peer that is not an IP (a Unix socket's path): as the server gave it

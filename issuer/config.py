@@ -72,6 +72,17 @@ class IssuerSettings(BaseSettings):
     hash_concurrency: int | None = Field(default=None, ge=1, le=256)
     hash_queue_timeout: Seconds = 2
     trusted_proxies: ListFromEnv = []
+    # Failed password checks allowed per sliding window (issuer/throttle.py): per account from
+    # one address, per account from all, per address across accounts (spraying), and per /24
+    # or /64 network across accounts. Past a limit: 429 with Retry-After, without hashing.
+    throttle_account_address_limit: int = Field(default=10, ge=1)
+    throttle_account_address_window: Seconds = 15 * 60
+    throttle_account_limit: int = Field(default=100, ge=1)
+    throttle_account_window: Seconds = 60 * 60
+    throttle_address_limit: int = Field(default=30, ge=1)
+    throttle_address_window: Seconds = 15 * 60
+    throttle_network_limit: int = Field(default=100, ge=1)
+    throttle_network_window: Seconds = 15 * 60
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # GET /metrics (Prometheus); keep it off the public listener (the compose proxy does).
@@ -92,6 +103,10 @@ class IssuerSettings(BaseSettings):
         "key_check_interval",
         "key_stale_after",
         "hash_queue_timeout",
+        "throttle_account_address_window",
+        "throttle_account_window",
+        "throttle_address_window",
+        "throttle_network_window",
         "db_pool_timeout",
         "refresh_token_ttl",
         "refresh_token_max_age",

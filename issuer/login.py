@@ -74,6 +74,7 @@ class PasswordLogin:
             await self._forget(attempt)
             raise _busy(busy) from None
         if user is None or found is None:
+            self._limiter.failed(address)  # its next checks queue behind other addresses'
             raise InvalidGrant("invalid username or password")
         await self._forget(attempt)
         await self._upgrade_hash(found, password, address)

@@ -24,7 +24,7 @@ from issuer.resources import ResourceStore
 from issuer.schema import ensure_current
 from issuer.services import IssuerServices
 from issuer.sign_in_sessions import SignInSessions
-from issuer.throttle import LoginThrottle
+from issuer.throttle import LoginThrottle, ThrottlePolicy
 from issuer.token_status import TokenStatus
 from issuer.users import UserError, UserStore
 from shared.clock import Clock
@@ -88,12 +88,25 @@ def refresh_tokens(settings: IssuerSettings, engine: Engine) -> RefreshTokens:
     return RefreshTokens(engine, settings.refresh_token_ttl, settings.refresh_token_max_age)
 
 
+def throttle_policy(settings: IssuerSettings) -> ThrottlePolicy:
+    return ThrottlePolicy(
+        per_account_and_address=settings.throttle_account_address_limit,
+        account_and_address_window=settings.throttle_account_address_window,
+        per_account=settings.throttle_account_limit,
+        account_window=settings.throttle_account_window,
+        per_address=settings.throttle_address_limit,
+        address_window=settings.throttle_address_window,
+        per_network=settings.throttle_network_limit,
+        network_window=settings.throttle_network_window,
+    )
+
+
 def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
     """Opens the database and the stores; blocking, so run it in a thread from async code."""
     engine = open_database(settings)
     keyring = KeyRing(key_lifecycle(settings, engine), clock, settings.key_stale_after)
     users = user_store(settings, engine, clock)
-    throttle = LoginThrottle(engine)
+    throttle = LoginThrottle(engine, throttle_policy(settings))
     limiter = HashLimiter(
         settings.password_check_concurrency(),
         settings.hash_queue_timeout,

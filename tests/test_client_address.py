@@ -2,7 +2,7 @@
 
 import pytest
 
-from issuer.client_address import client_address, parse_networks
+from issuer.client_address import client_address, network_of, parse_networks
 
 PROXIES = parse_networks(["10.0.0.0/8", "127.0.0.1"])
 
@@ -32,3 +32,27 @@ def test_forwarded_for_only_through_trusted_proxies(
 def test_bad_proxy_entry_is_refused() -> None:
     with pytest.raises(ValueError, match="not-a-cidr"):
         parse_networks(["not-a-cidr"])
+
+
+@pytest.mark.parametrize(
+    ("peer", "expected"),
+    [("2001:DB8:0::1", "2001:db8::1"), ("/run/s", "/run/s")],
+)
+def test_addresses_are_counted_in_canonical_form(peer: str, expected: str) -> None:
+    """One client is one counter, however its IPv6 address was written (RFC 5952)."""
+    assert expected == client_address(peer, [], PROXIES)
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("203.0.113.77", "203.0.113.0/24"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.77", "203.0.113.0/24"),  # IPv4-mapped: its IPv4 neighbourhood
+        ("unknown", None),
+    ],
+)
+def test_network_is_the_24_or_the_64(address: str, expected: str | None) -> None:
+    """Spraying from neighbouring addresses counts as one network: /24 for IPv4, /64 for
+    IPv6 (the prefix one subscriber is usually given)."""
+    assert expected == network_of(address)

@@ -18,6 +18,7 @@ from shared.verifier import (
 )
 from tests.fake_issuer import FakeSleep, FaultyIssuer
 from tests.support import ISSUER
+from tests.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -118,8 +119,7 @@ async def test_concurrent_misses_share_one_request(
     new_kid = fake.add_key()
     fake.mode = "stall"
     tasks = [asyncio.create_task(verifier.verify(fake.signed(new_kid))) for _ in range(50)]
-    while fake.jwks_requests < 2:
-        await asyncio.sleep(0)
+    await until(lambda: fake.jwks_requests >= 2, *tasks)
     fake.mode = "ok"
     fake.stalled.set()
     principals = await asyncio.gather(*tasks)

@@ -5,12 +5,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import Engine, func, select
 
+from issuer.config import IssuerSettings
 from issuer.db import session
 from issuer.models import LoginFailureRow
-from issuer.throttle import LoginThrottle, Throttled
-from issuer.wiring import open_database
+from issuer.throttle import LoginThrottle, Throttled, ThrottlePolicy
+from issuer.wiring import open_database, throttle_policy
 from shared.clock import FakeClock
 from tests.support import issuer_settings
 
@@ -123,3 +125,89 @@ def test_two_seconds_of_clock_skew_between_processes_is_harmless(
         assert abs(900 - refused.value.retry_after) <= 4
     clock.advance(900 + 4)
     throttle.begin("alice", "127.0.0.2", clock() - 2)
+
+
+def _spray(throttle: LoginThrottle, address: str, accounts: int, now: float) -> list[float]:
+    """One failed check of each of `accounts` accounts; the Retry-After of each refusal."""
+    refusals = []
+    for n in range(accounts):
+        try:
+            throttle.begin(f"user-{address}-{n}", address, now)
+        except Throttled as refused:
+            refusals.append(refused.retry_after)
+    return refusals
+
+
+def test_one_address_gets_30_checks_across_accounts_per_15_minutes(
+    engine: Engine, clock: FakeClock
+) -> None:
+    """Password spraying: one address guessing once at each of 50 accounts gets 30 checks,
+    then waits for the oldest to leave the 15-minute window; another network is unaffected."""
+    throttle = LoginThrottle(engine)
+    assert [900.0] * 20 == _spray(throttle, "203.0.113.5", 50, clock())
+    assert 30 == _rows(engine)
+    assert [] == _spray(throttle, "198.51.100.5", 30, clock())
+    clock.advance(900)
+    throttle.begin("someone-else", "203.0.113.5", clock())
+
+
+def test_one_network_gets_100_checks_across_accounts_per_15_minutes(
+    engine: Engine, clock: FakeClock
+) -> None:
+    """Spraying from neighbouring addresses adds up in their /24: after 100 failures there, a
+    neighbour with no failures of its own is refused; another /24 is not."""
+    throttle = LoginThrottle(engine)
+    refused = [len(_spray(throttle, f"203.0.113.{n}", 30, clock())) for n in (1, 2, 3, 4)]
+    assert [0, 0, 0, 20] == refused
+    with pytest.raises(Throttled) as neighbour:
+        throttle.begin("alice", "203.0.113.200", clock())
+    assert 900 == neighbour.value.retry_after
+    throttle.begin("alice", "203.0.114.200", clock())
+
+
+def test_ipv6_addresses_of_one_64_are_one_network(engine: Engine, clock: FakeClock) -> None:
+    """An IPv6 client has a /64 of addresses to rotate through: they count as one network."""
+    throttle = LoginThrottle(engine)
+    refused = sum(len(_spray(throttle, f"2001:db8:1:2::{n:x}", 20, clock())) for n in range(6))
+    assert 20 == refused
+    with pytest.raises(Throttled):
+        throttle.begin("alice", "2001:db8:1:2:ffff::1", clock())
+    throttle.begin("alice", "2001:db8:1:3::1", clock())
+
+
+def test_unknown_address_is_no_shared_bucket(engine: Engine, clock: FakeClock) -> None:
+    """Requests with no client address are limited per account only: spraying limits on
+    `unknown` would let one attacker lock out every such client."""
+    throttle = LoginThrottle(engine)
+    assert [] == _spray(throttle, "unknown", 150, clock())
+
+
+def test_limits_and_windows_are_the_policy(engine: Engine, clock: FakeClock) -> None:
+    """The spraying limits come from the policy (ISSUER_THROTTLE_ADDRESS_LIMIT, ...)."""
+    policy = ThrottlePolicy(per_address=3, address_window=60, per_network=5, network_window=120)
+    throttle = LoginThrottle(engine, policy)
+    assert [60.0, 60.0] == _spray(throttle, "203.0.113.1", 5, clock())
+    assert [120.0] * 3 == _spray(throttle, "203.0.113.2", 5, clock())
+
+
+def test_throttle_settings_are_the_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ISSUER_THROTTLE_* (durations as `15m`, `1h`) reach the throttle; a limit below 1 is
+    refused at start, naming the variable."""
+    monkeypatch.setenv("ISSUER_THROTTLE_ADDRESS_LIMIT", "50")
+    monkeypatch.setenv("ISSUER_THROTTLE_NETWORK_WINDOW", "30m")
+    monkeypatch.setenv("ISSUER_THROTTLE_ACCOUNT_WINDOW", "2h")
+    policy = throttle_policy(IssuerSettings())
+    assert (50, 900, 1800, 7200) == (
+        policy.per_address,
+        policy.address_window,
+        policy.network_window,
+        policy.account_window,
+    )
+    assert (10, 100, 100) == (
+        policy.per_account_and_address,
+        policy.per_account,
+        policy.per_network,
+    )
+    monkeypatch.setenv("ISSUER_THROTTLE_NETWORK_LIMIT", "0")
+    with pytest.raises(ValidationError, match="throttle_network_limit"):
+        IssuerSettings()

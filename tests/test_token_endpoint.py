@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from issuer.config import IssuerSettings
 from shared.clock import FakeClock
 from tests.support import issuer_client
+from tests.waiting import until
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
 
@@ -179,11 +180,12 @@ async def test_slow_login_does_not_stall_other_requests(
 
         monkeypatch.setattr(services.users, "verify", held)
         login = asyncio.create_task(_post(client, "username=alice&password=correct+horse"))
-        while not inside.is_set():
-            await asyncio.sleep(0)
-        assert 200 == (await client.get("/.well-known/jwks.json")).status_code
-        assert not login.done()
-        release.set()
+        try:
+            await until(inside.is_set, login)
+            assert 200 == (await client.get("/.well-known/jwks.json")).status_code
+            assert not login.done()
+        finally:
+            release.set()
         assert 200 == (await login).status_code
 
 

@@ -19,6 +19,7 @@ from issuer.config import IssuerSettings
 from issuer.services import IssuerServices
 from shared.clock import FakeClock
 from tests.support import issuer_settings, running
+from tests.waiting import until
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
 
@@ -150,12 +151,92 @@ async def test_forwarded_for_counts_only_through_trusted_proxies(
     assert 429 == refused.status_code
 
 
+async def test_password_spraying_is_throttled_per_address_and_per_network(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spraying (OWASP Authentication Cheat Sheet): one address guessing at 50 accounts gets
+    30 password checks (ISSUER_THROTTLE_ADDRESS_LIMIT), then 429 with Retry-After and no
+    hashing; an address in another /24 still signs in; a neighbour in the same /24 is refused
+    once the network's limit (here 40) is reached, well before its own."""
+    settings = issuer_settings(tmp_path / "data", throttle_network_limit=40)
+    checks: list[str] = []
+    async with issuer_at(settings, clock) as (client_from, services):
+        services.users.add("alice", "correct horse", frozenset({"profile"}))
+        _count_checks(services, checks, monkeypatch)
+        sprayer = client_from("127.0.0.2")
+        sprayed = [
+            await sprayer.post("/token", data=_login(f"user{n}", "Summer2026!")) for n in range(50)
+        ]
+        assert [400] * 30 + [429] * 20 == [answer.status_code for answer in sprayed]
+        assert {"900"} == {answer.headers["retry-after"] for answer in sprayed[30:]}
+        assert 30 == len(checks)
+
+        elsewhere = client_from("127.0.1.2")
+        assert (
+            200
+            == (await elsewhere.post("/token", data=_login("alice", "correct horse"))).status_code
+        )
+
+        neighbour = client_from("127.0.0.3")
+        answers = [
+            (await neighbour.post("/token", data=_login(f"user{n}", "Winter2026!"))).status_code
+            for n in range(15)
+        ]
+    assert [400] * 10 + [429] * 5 == answers
+    assert 30 + 1 + 10 == len(checks)
+
+
+async def test_guesses_queue_behind_a_login_from_an_address_without_failures(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a wrong password from an address, its next check waits behind a login from an
+    address without failures, even one that arrived later (fair queueing, issue 19)."""
+    settings = issuer_settings(tmp_path / "data", hash_concurrency=1, hash_queue_timeout=60)
+    async with issuer_at(settings, clock) as (client_from, services):
+        services.users.add("alice", "correct horse", frozenset({"profile"}))
+        guesser = client_from("127.0.0.2")
+        assert 400 == (await guesser.post("/token", data=_login("alice", "first"))).status_code
+        permits, checked = threading.Semaphore(0), []
+        verify = services.users.verify
+
+        def gated(found: Any, password: str) -> Any:
+            checked.append(password)
+            permits.acquire(timeout=30)
+            return verify(found, password)
+
+        monkeypatch.setattr(services.users, "verify", gated)
+        limiter = services.limiter
+        holder = asyncio.create_task(
+            client_from("127.0.5.5").post("/token", data=_login("alice", "holder"))
+        )
+        try:
+            await until(lambda: limiter.in_flight == 1, holder)
+            guess = asyncio.create_task(guesser.post("/token", data=_login("alice", "second")))
+            await until(lambda: limiter.in_flight == 2, holder, guess)
+            user = asyncio.create_task(
+                client_from("127.0.1.3").post("/token", data=_login("alice", "correct horse"))
+            )
+            await until(lambda: limiter.in_flight == 3, holder, guess, user)
+        finally:
+            for _ in range(3):
+                permits.release()
+        answers = [(await task).status_code for task in (holder, guess, user)]
+    assert [400, 400, 200] == answers
+    assert ["holder", "correct horse", "second"] == checked
+
+
 async def test_full_check_queue_is_503_while_keys_and_health_answer(
     tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With every password-check thread busy and the queue full, a login is refused at once
     with 503 temporarily_unavailable and Retry-After (never a hang), while JWKS, discovery,
-    /readyz and a key refresh all complete."""
+    /readyz and a key refresh all complete.
+
+    One thread and a 1 ms queue timeout: the second login would wait one whole check (the
+    measured argon2 time, longer still on a loaded machine), so it is refused; the first
+    waits for nothing, starts at once and no timeout can drop it (HashLimiter.run), however
+    slow the machine. The wait for it to be inside its check also watches it, and is bounded.
+    """
     settings = issuer_settings(tmp_path / "data", hash_concurrency=1, hash_queue_timeout=0.001)
     async with issuer_at(settings, clock) as (client_from, services):
         services.users.add("alice", "correct horse", frozenset({"profile"}))
@@ -171,17 +252,18 @@ async def test_full_check_queue_is_503_while_keys_and_health_answer(
         first = asyncio.create_task(
             client_from("127.0.0.2").post("/token", data=_login("alice", "correct horse"))
         )
-        while not inside.is_set():
-            await asyncio.sleep(0.001)
-        client = client_from("127.0.0.3")
-        busy = await client.post("/token", data=_login("alice", "correct horse"))
-        assert (503, "temporarily_unavailable") == (busy.status_code, busy.json()["error"])
-        assert int(busy.headers["retry-after"]) >= 1
-        for path in ("/.well-known/jwks.json", "/.well-known/openid-configuration", "/readyz"):
-            assert 200 == (await client.get(path)).status_code
-        await anyio.to_thread.run_sync(services.keyring.refresh)
-        assert not first.done()
-        release.set()
+        try:
+            await until(inside.is_set, first)
+            client = client_from("127.0.0.3")
+            busy = await client.post("/token", data=_login("alice", "correct horse"))
+            assert (503, "temporarily_unavailable") == (busy.status_code, busy.json()["error"])
+            assert int(busy.headers["retry-after"]) >= 1
+            for path in ("/.well-known/jwks.json", "/.well-known/openid-configuration", "/readyz"):
+                assert 200 == (await client.get(path)).status_code
+            await anyio.to_thread.run_sync(services.keyring.refresh)
+            assert not first.done()
+        finally:
+            release.set()
         assert 200 == (await first).status_code
         # The refused login was not counted as a failure.
         assert (
