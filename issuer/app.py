@@ -9,7 +9,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from issuer.api import authorize, health, token, token_status, wellknown
+from issuer.api import authorize, health, logout, token, token_status, wellknown
 from issuer.config import IssuerSettings
 from issuer.errors import OAuthError, oauth_error_response
 from issuer.metrics import observe_keys
@@ -94,6 +94,7 @@ def create_app(settings: IssuerSettings, clock: Clock = system_clock) -> FastAPI
         )
     app.include_router(token.router)
     app.include_router(authorize.router)
+    app.include_router(logout.router)
     app.include_router(token_status.router)
     app.include_router(wellknown.router)
     app.include_router(health.router)
