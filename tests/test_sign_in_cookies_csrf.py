@@ -204,3 +204,12 @@ async def test_authorize_refuses_a_query_string_over_8_kib(
     many = await client.get("/authorize?" + "&".join(["a=1"] * 10_000))
     assert 414 == many.status_code
     assert 414 == (await client.get("/logout?" + "&".join(["a=1"] * 3000))).status_code
+
+
+async def test_logout_answers_other_methods_405_naming_get_and_post(
+    issuer: tuple[httpx.AsyncClient, IssuerServices],
+) -> None:
+    client, _services = issuer
+    for method in ("PUT", "DELETE", "PATCH", "OPTIONS"):
+        answer = await client.request(method, "/logout")
+        assert (405, "GET, POST") == (answer.status_code, answer.headers["allow"])

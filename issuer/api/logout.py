@@ -137,3 +137,9 @@ async def logout(request: Request, services: Services) -> Response:
     cookies.end_session(response)
     cookies.end_csrf(response)
     return response
+
+
+@router.api_route("/logout", methods=["PUT", "DELETE", "PATCH", "OPTIONS"], include_in_schema=False)
+async def logout_other_methods() -> Response:
+    # Starlette's own 405 would name only the first route's method: GET and POST both serve.
+    return Response(status_code=405, headers={"Allow": "GET, POST"})
