@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from issuer.api import authorize, health, logout, token, token_status, wellknown
+from issuer.api.query_limit import QueryLimit
 from issuer.config import IssuerSettings
 from issuer.errors import OAuthError, oauth_error_response
 from issuer.metrics import observe_keys
@@ -84,6 +85,8 @@ def create_app(settings: IssuerSettings, clock: Clock = system_clock) -> FastAPI
     )
     serve_docs_offline(app)
     app.add_exception_handler(OAuthError, oauth_error_response)
+    # Before routing, which parses the query string.
+    app.add_middleware(QueryLimit, paths=("/authorize", "/logout"))
     if settings.cors_origins:
         # Lets a browser app (such as a resource API's /docs) call /token.
         app.add_middleware(

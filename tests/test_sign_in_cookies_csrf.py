@@ -10,7 +10,10 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
+from issuer.api.query_limit import QueryLimit
 from issuer.issuer_secrets import IssuerSecrets
 from issuer.services import IssuerServices
 from shared.clock import FakeClock
@@ -204,6 +207,22 @@ async def test_authorize_refuses_a_query_string_over_8_kib(
     many = await client.get("/authorize?" + "&".join(["a=1"] * 10_000))
     assert 414 == many.status_code
     assert 414 == (await client.get("/logout?" + "&".join(["a=1"] * 3000))).status_code
+
+
+async def test_an_over_long_query_never_reaches_the_app() -> None:
+    """Refused on the raw bytes' length, before routing (which parses the query)."""
+    reached: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        reached.append(scope["path"])
+        await Response("ok")(scope, receive, send)
+
+    guarded = httpx.ASGITransport(app=QueryLimit(app, paths=("/authorize",)))
+    async with httpx.AsyncClient(transport=guarded, base_url="http://issuer.test") as client:
+        assert 414 == (await client.get("/authorize?" + "a" * 8193)).status_code
+        assert 200 == (await client.get("/authorize?" + "a" * 8192)).status_code
+        assert 200 == (await client.get("/token?" + "a" * 8193)).status_code
+    assert ["/authorize", "/token"] == reached
 
 
 async def test_logout_answers_other_methods_405_naming_get_and_post(

@@ -3,7 +3,7 @@
 
 - The request is checked by issuer/authorization_request.py: an untrusted client or redirect
   URI gets an error page, every other error goes back to the client.
-- A query string over 8 KiB is refused (414) before it is parsed.
+- A query string over 8 KiB is refused (414) before it is parsed (issuer/api/query_limit.py).
 - The login page is a plain form, no script, its CSRF token bound to the visit
   (issuer/api/sign_in_pages.py). It signs in through the same pipeline as /token, throttling
   included, and gives the same answer for an unknown user and a wrong password.
@@ -27,7 +27,6 @@ from issuer.api.sign_in_pages import (
     csrf_valid,
     error_page,
     page,
-    query_too_long,
     redirect,
     refusal,
 )
@@ -154,9 +153,6 @@ async def _issue_code(
     ),
 )
 async def authorize(request: Request, services: Services) -> Response:
-    too_long = query_too_long(request)
-    if too_long is not None:
-        return too_long
     checked = await _validated(_params(request.query_params.multi_items()), services)
     if isinstance(checked, Response):
         return checked

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from issuer.api.documented import html_pages
 from issuer.api.form import read_form
-from issuer.api.sign_in_pages import Cookies, csrf_form, csrf_valid, page, query_too_long
+from issuer.api.sign_in_pages import Cookies, csrf_form, csrf_valid, page
 from issuer.errors import OAuthError
 from issuer.redirect_uris import matches, parses
 from issuer.services import IssuerServices, Services
@@ -91,9 +91,6 @@ def _message(message: str, status_code: int = 200, *, title: str = "Signed out")
     ),
 )
 async def logout_form(request: Request, services: Services) -> Response:
-    too_long = query_too_long(request)
-    if too_long is not None:
-        return too_long
     fields = {name: request.query_params[name] for name in FIELDS if request.query_params.get(name)}
     if not await _target_ok(services, fields):
         return _message(NOT_REGISTERED, 400, title="Cannot sign out")

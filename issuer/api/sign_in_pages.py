@@ -8,7 +8,8 @@
 - The CSRF cookie holds a per-visit id and lives on Path=/ (on http too, one rule for both:
   `__Host-` requires it, and both /authorize and /logout read it). The form carries the HMAC
   of that id under the issuer's secret (issuer/csrf.py).
-- A query string longer than MAX_QUERY_BYTES is refused with 414 before it is parsed.
+- A query string longer than MAX_QUERY_BYTES is refused with 414 before it is parsed
+  (issuer/api/query_limit.py).
 """
 
 from dataclasses import dataclass
@@ -119,13 +120,6 @@ def error_page(error: Untrusted) -> HTMLResponse:
         message=error.message,
         error=True,
     )
-
-
-def query_too_long(request: Request) -> HTMLResponse | None:
-    """414 for a query string over MAX_QUERY_BYTES, read as bytes before any parsing."""
-    if len(request.scope.get("query_string", b"")) <= MAX_QUERY_BYTES:
-        return None
-    return error_page(Untrusted("The request is too long.", status_code=414))
 
 
 def redirect(redirect_uri: str, state: str | None, issuer: str, **params: str) -> RedirectResponse:
