@@ -9,7 +9,8 @@ import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from issuer.api import authorize, health, token, token_status, wellknown
+from issuer.api import authorize, health, logout, token, token_status, wellknown
+from issuer.api.query_limit import QueryLimit
 from issuer.config import IssuerSettings
 from issuer.errors import OAuthError, oauth_error_response
 from issuer.metrics import observe_keys
@@ -84,6 +85,8 @@ def create_app(settings: IssuerSettings, clock: Clock = system_clock) -> FastAPI
     )
     serve_docs_offline(app)
     app.add_exception_handler(OAuthError, oauth_error_response)
+    # Before routing, which parses the query string.
+    app.add_middleware(QueryLimit, paths=("/authorize", "/logout"))
     if settings.cors_origins:
         # Lets a browser app (such as a resource API's /docs) call /token.
         app.add_middleware(
@@ -95,6 +98,7 @@ def create_app(settings: IssuerSettings, clock: Clock = system_clock) -> FastAPI
     app.include_router(token.router)
     token.document_enabled_grants(app, settings)
     app.include_router(authorize.router)
+    app.include_router(logout.router)
     app.include_router(token_status.router)
     app.include_router(wellknown.router)
     app.include_router(health.router)

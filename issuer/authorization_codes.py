@@ -136,6 +136,22 @@ class AuthorizationCodes:
         if not recorded:
             self._revoke(family, access_jti, access_expires_at, now)
 
+    def expire_user(self, user_id: str, now: float) -> int:
+        """Ends the user's codes not yet exchanged (their credentials changed): a code issued
+        before the change would otherwise start a refresh family after it."""
+        with session(self._engine) as db, db.begin():
+            return int(
+                db.execute(
+                    update(AuthorizationCodeRow)
+                    .where(
+                        AuthorizationCodeRow.user_id == user_id,
+                        AuthorizationCodeRow.used_at.is_(None),
+                        AuthorizationCodeRow.expires_at > now,
+                    )
+                    .values(expires_at=now)
+                ).rowcount  # type: ignore[attr-defined]
+            )
+
     def prune(self, now: float) -> int:
         """Codes past their life and any token they issued (a reuse after that revokes
         nothing that still works)."""

@@ -15,20 +15,20 @@ from sqlalchemy import Engine
 from issuer.cli_argv import identifiers_as_values
 from issuer.cli_clients import add_clients_commands, run_clients
 from issuer.cli_resources import add_resources_commands, run_resources
-from issuer.cli_sessions import add_sessions_commands, run_sessions
+from issuer.cli_sessions import add_sessions_commands, describe_ended, run_sessions
 from issuer.clients import ClientError
 from issuer.config import IssuerSettings
 from issuer.keys import schedule as sched
 from issuer.keys.store import KeyDecryptionFailed, KeyNotFound, KeyStore
-from issuer.refresh_tokens import RefreshTokens
 from issuer.schema import SchemaOutdated, current_revision, head_revision, upgrade
 from issuer.throttle import LoginThrottle
+from issuer.user_sessions import UserSessions
 from issuer.users import UserError, UserStore
 from issuer.wiring import (
     database_engine,
     key_lifecycle,
     open_database,
-    refresh_tokens,
+    user_sessions,
     user_store,
 )
 from shared.logging import configure_logging
@@ -132,12 +132,14 @@ def _users(args: argparse.Namespace, settings: IssuerSettings) -> int:
         for user in users.list():
             print(f"{user.username}\t{user.id}\t{' '.join(sorted(user.scopes))}")
     else:
-        return _change_user(args, users, refresh_tokens(settings, engine))
+        return _change_user(args, users, user_sessions(settings, engine))
     return 0
 
 
-def _change_user(args: argparse.Namespace, users: UserStore, sessions: RefreshTokens) -> int:
-    """passwd and remove: both end every session of the user (RFC 9700 §4.14.2)."""
+def _change_user(args: argparse.Namespace, users: UserStore, sessions: UserSessions) -> int:
+    """passwd and remove: both end every session of the user (RFC 9700 §4.14.2). The new
+    password comes with a new credential generation, which ends the user's sign-ins in every
+    process at once; then the rows go."""
     found = users.find(args.name)
     if found is None:
         return _fail(f"no user named {args.name!r}")
@@ -145,9 +147,9 @@ def _change_user(args: argparse.Namespace, users: UserStore, sessions: RefreshTo
         users.set_password(args.name, _read_password(args.password_stdin))
     else:
         users.remove(args.name)
-    ended = sessions.revoke_user(found.user.id, time.time())
+    ended = sessions.end_all(found.user.id, time.time())
     verb = "password changed for" if args.action == "passwd" else "removed"
-    print(f"{verb} {args.name}; {ended} refresh tokens revoked")
+    print(f"{verb} {args.name}; {describe_ended(ended)}")
     return 0
 
 

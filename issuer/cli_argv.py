@@ -17,7 +17,7 @@ IDENTIFIER_COMMANDS: Mapping[tuple[str, str], Mapping[str, bool]] = {
     ("users", "remove"): {},
     ("users", "unlock"): {},
     ("users", "passwd"): {"--password-stdin": False},
-    ("sessions", "revoke"): {"--user": True, "--family": True},
+    ("sessions", "revoke"): {"--user": True, "--family": True, "--sign-in": True},
     ("clients", "show"): {"--json": False},
     ("clients", "remove"): {},
     ("clients", "rotate-secret"): {"--keep-old-for": True},

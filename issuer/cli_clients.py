@@ -36,6 +36,11 @@ def add_clients_commands(commands: "argparse._SubParsersAction[argparse.Argument
         metavar="URI",
         help="authorization_code: where codes may be sent (repeatable; matched exactly)",
     )
+    add.add_argument(
+        "--native",
+        action="store_true",
+        help="a native app (RFC 8252): the port of a loopback IP redirect URI may vary",
+    )
     add.add_argument("--json", action="store_true")
     add.add_argument(
         "--exists-ok",
@@ -59,6 +64,7 @@ def _line(client: Client) -> str:
     return "\t".join(
         [info["client_id"], info["type"], info["auth_method"]]
         + [" ".join(info[field]) or "-" for field in ("grants", "scopes", "audiences")]
+        + ["native" if client.native else "-"]
     )
 
 
@@ -120,6 +126,7 @@ def _add(args: argparse.Namespace, settings: IssuerSettings, store: ClientStore)
             auth_method=auth_method,
             jwks=jwks,
             redirect_uris=tuple(args.redirect_uris or ()),
+            native=args.native,
         )
     except ClientError:
         raced = store.get(args.client_id) if args.exists_ok else None

@@ -50,6 +50,8 @@ class Client:
     audiences: tuple[str, ...]
     jwks: dict[str, Any] | None
     redirect_uris: tuple[str, ...] = ()
+    # RFC 8252 native app: a loopback IP redirect URI may vary in its port (redirect_uris.py).
+    native: bool = False
 
     @property
     def default_audience(self) -> str | None:
@@ -64,6 +66,7 @@ class Client:
             "scopes": sorted(self.scopes or ()),
             "audiences": list(self.audiences),
             "redirect_uris": list(self.redirect_uris),
+            "native": self.native,
         }
 
 
@@ -86,6 +89,7 @@ def _client(row: ClientRow) -> Client:
         audiences=tuple(row.audiences.split()),
         jwks=json.loads(row.jwks) if row.jwks else None,
         redirect_uris=tuple(row.redirect_uris.split()),
+        native=row.native,
     )
 
 
@@ -163,6 +167,7 @@ class ClientStore:
         auth_method: str,
         jwks: dict[str, Any] | None = None,
         redirect_uris: tuple[str, ...] = (),
+        native: bool = False,
     ) -> tuple[Client, str | None]:
         """The client and its secret (None unless it authenticates with one)."""
         _check(client_id, public, grants, scopes, auth_method, jwks)
@@ -172,6 +177,8 @@ class ClientStore:
             raise ClientError(str(error)) from None
         if ("authorization_code" in grants) != bool(redirect_uris):
             raise ClientError("authorization_code needs --redirect-uri, and only it takes one")
+        if native and not redirect_uris:
+            raise ClientError("--native is for a code-flow client with a loopback --redirect-uri")
         secret = secrets.token_urlsafe(32) if auth_method in SECRET_METHODS else None
         salt = secrets.token_bytes(16) if secret else None
         row = ClientRow(
@@ -183,6 +190,7 @@ class ClientStore:
             audiences=" ".join(audiences),
             jwks=json.dumps(jwks) if jwks else None,
             redirect_uris=" ".join(redirect_uris),
+            native=native,
             secret_salt=salt,
             secret_hash=_hash(salt, secret) if salt and secret else None,
             created_at=self._clock(),

@@ -11,6 +11,7 @@ from issuer.client_auth import ClientAuthenticator
 from issuer.clients import ClientStore
 from issuer.config import IssuerSettings
 from issuer.hash_limiter import HashLimiter
+from issuer.issuer_secrets import IssuerSecrets
 from issuer.keys.keyring import KeyRing
 from issuer.login import PasswordLogin
 from issuer.refresh_tokens import RefreshTokens
@@ -39,6 +40,7 @@ class IssuerServices:
     token_status: TokenStatus
     authorization_codes: AuthorizationCodes
     sign_in_sessions: SignInSessions
+    issuer_secrets: IssuerSecrets
 
 
 def get_services(request: Request) -> IssuerServices:

@@ -29,6 +29,9 @@ class User:
     id: str
     username: str
     scopes: frozenset[str]
+    # Moves on with every password change and `sessions revoke --user`: a sign-in session
+    # started under another generation no longer signs in (issuer/sign_in_sessions.py).
+    credential_generation: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +40,13 @@ class StoredCredentials:
     password_hash: str
 
 
-def _user(row: UserRow) -> User:
-    return User(id=row.id, username=row.username, scopes=frozenset(row.scopes.split()))
+def user_of(row: UserRow) -> User:
+    return User(
+        id=row.id,
+        username=row.username,
+        scopes=frozenset(row.scopes.split()),
+        credential_generation=row.credential_generation,
+    )
 
 
 class UserStore:
@@ -65,13 +73,14 @@ class UserStore:
             password_hash=self._hasher.hash(password),
             scopes=" ".join(sorted(scopes)),
             created_at=self._clock(),
+            credential_generation=0,
         )
         try:
             with session(self._engine) as db, db.begin():
                 db.add(row)
         except IntegrityError:
             raise UserError(f"user {username!r} already exists") from None
-        return _user(row)
+        return user_of(row)
 
     def remove(self, username: str) -> bool:
         with session(self._engine) as db, db.begin():
@@ -81,24 +90,42 @@ class UserStore:
     def list(self) -> list[User]:
         with session(self._engine) as db:
             rows = db.scalars(select(UserRow).order_by(UserRow.username))
-            return [_user(row) for row in rows]
+            return [user_of(row) for row in rows]
 
     def set_password(self, username: str, password: str) -> User | None:
-        """A new password (argon2id); None when there is no such user."""
+        """A new password (argon2id) and, in the same write, a new credential generation: every
+        sign-in session started before it ends in every process at once. None when there is
+        no such user."""
         if not password or len(password) > MAX_PASSWORD_LENGTH:
             raise UserError(f"a password has 1 to {MAX_PASSWORD_LENGTH} characters")
         new_hash = self._hasher.hash(password)
         with session(self._engine) as db, db.begin():
+            db.execute(
+                update(UserRow)
+                .where(UserRow.username == username)
+                .values(
+                    password_hash=new_hash,
+                    credential_generation=UserRow.credential_generation + 1,
+                )
+            )
             row = db.scalar(select(UserRow).where(UserRow.username == username))
-            if row is None:
-                return None
-            row.password_hash = new_hash
-            return _user(row)
+            return None if row is None else user_of(row)
+
+    def new_credential_generation(self, user_id: str) -> bool:
+        """Ends every sign-in session of the user (`sessions revoke --user`) without changing
+        the password; False when there is no such user."""
+        with session(self._engine) as db, db.begin():
+            result = db.execute(
+                update(UserRow)
+                .where(UserRow.id == user_id)
+                .values(credential_generation=UserRow.credential_generation + 1)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def get(self, user_id: str) -> User | None:
         with session(self._engine) as db:
             row = db.get(UserRow, user_id)
-            return None if row is None else _user(row)
+            return None if row is None else user_of(row)
 
     def exists(self, username: str) -> bool:
         with session(self._engine) as db:
@@ -108,7 +135,7 @@ class UserStore:
         """The user and their password hash; a short read, no hashing."""
         with session(self._engine) as db:
             row = db.scalar(select(UserRow).where(UserRow.username == username))
-            return None if row is None else StoredCredentials(_user(row), row.password_hash)
+            return None if row is None else StoredCredentials(user_of(row), row.password_hash)
 
     def verify(self, found: StoredCredentials | None, password: str) -> User | None:
         """The user when the password matches; None otherwise, in comparable time either way.

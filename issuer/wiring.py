@@ -12,6 +12,7 @@ from issuer.clients import ClientStore
 from issuer.config import IssuerSettings
 from issuer.db import Pool, create_database_engine
 from issuer.hash_limiter import HashLimiter
+from issuer.issuer_secrets import IssuerSecrets
 from issuer.keys.keyring import KeyRing
 from issuer.keys.lifecycle import KeyLifecycle
 from issuer.keys.schedule import ACTIVATION_MARGIN, Schedule
@@ -26,6 +27,7 @@ from issuer.services import IssuerServices
 from issuer.sign_in_sessions import SignInSessions
 from issuer.throttle import LoginThrottle, ThrottlePolicy
 from issuer.token_status import TokenStatus
+from issuer.user_sessions import UserSessions
 from issuer.users import UserError, UserStore
 from shared.clock import Clock
 
@@ -101,6 +103,20 @@ def throttle_policy(settings: IssuerSettings) -> ThrottlePolicy:
     )
 
 
+def sign_in_sessions(settings: IssuerSettings, engine: Engine) -> SignInSessions:
+    return SignInSessions(engine, settings.session_ttl)
+
+
+def user_sessions(settings: IssuerSettings, engine: Engine) -> UserSessions:
+    """What `users passwd`, `users remove` and `sessions …` end and list."""
+    tokens = refresh_tokens(settings, engine)
+    return UserSessions(
+        sign_ins=sign_in_sessions(settings, engine),
+        refresh_tokens=tokens,
+        codes=AuthorizationCodes(engine, tokens),
+    )
+
+
 def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
     """Opens the database and the stores; blocking, so run it in a thread from async code."""
     engine = open_database(settings)
@@ -132,7 +148,8 @@ def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
         sessions,
         TokenStatus(engine, keyring, sessions, users, settings.url),
         AuthorizationCodes(engine, sessions),
-        SignInSessions(engine, settings.session_ttl),
+        sign_in_sessions(settings, engine),
+        IssuerSecrets(engine, clock),
     )
 
 

@@ -2,112 +2,39 @@
 login page and sign-in session, over HTTP against the issuer app (the browser test drives the
 same flow in Chromium)."""
 
-import html
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import jwt
 import pytest
 
-from issuer.authorization_codes import s256
 from issuer.cli import main
 from issuer.services import IssuerServices
 from shared.clock import FakeClock
-from tests.support import issuer_client, issuer_settings
+from tests.sign_in import (
+    REDIRECT,
+    VERIFIER,
+    code_flow_issuer,
+    exchange,
+    form_of,
+    params,
+    public_client,
+    returned,
+    sign_in,
+    sign_out,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
-
-REDIRECT = "http://127.0.0.1:9000/callback"
-VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636 appendix B
-CHALLENGE = s256(VERIFIER)
 
 
 @pytest.fixture
 async def issuer(
     tmp_path: Path, clock: FakeClock
 ) -> AsyncIterator[tuple[httpx.AsyncClient, IssuerServices]]:
-    settings = issuer_settings(tmp_path / "data", demo_users=["alice:alice-pw"])
-    async with issuer_client(settings, clock) as (client, services):
-        public_client(
-            services,
-            "web",
-            {"authorization_code", "refresh_token"},
-            redirect_uris=(REDIRECT, "https://app.example/cb?tenant=1"),
-        )
-        yield client, services
-
-
-def public_client(
-    services: IssuerServices,
-    client_id: str,
-    grants: set[str],
-    scopes: tuple[str, ...] = ("profile",),
-    redirect_uris: tuple[str, ...] = (),
-) -> None:
-    services.clients.add(
-        client_id,
-        public=True,
-        grants=frozenset(grants),
-        scopes=frozenset(scopes),
-        audiences=(),
-        auth_method="none",
-        redirect_uris=redirect_uris,
-    )
-
-
-def params(**overrides: str | None) -> dict[str, str]:
-    values: dict[str, str | None] = {
-        "response_type": "code",
-        "client_id": "web",
-        "redirect_uri": REDIRECT,
-        "scope": "profile",
-        "state": "s-1 &/=é",
-        "code_challenge": CHALLENGE,
-        "code_challenge_method": "S256",
-        **overrides,
-    }
-    return {name: value for name, value in values.items() if value is not None}
-
-
-def form_of(page: httpx.Response) -> dict[str, str]:
-    """The login form's hidden fields, as a browser would send them."""
-    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text)
-    return {name: html.unescape(value) for name, value in fields}
-
-
-async def sign_in(
-    client: httpx.AsyncClient,
-    query: dict[str, str],
-    password: str = "alice-pw",  # noqa: S107 (the demo user of the fixture)
-    user: str = "alice",
-) -> httpx.Response:
-    page = await client.get("/authorize", params=query)
-    assert 200 == page.status_code, page.text
-    return await client.post(
-        "/authorize", data={**form_of(page), "username": user, "password": password}
-    )
-
-
-def returned(response: httpx.Response) -> dict[str, str]:
-    assert 303 == response.status_code, response.text
-    location = urlsplit(response.headers["location"])
-    return {name: values[0] for name, values in parse_qs(location.query).items()}
-
-
-async def exchange(client: httpx.AsyncClient, code: str, **overrides: str) -> httpx.Response:
-    data = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": REDIRECT,
-        "code_verifier": VERIFIER,
-        "client_id": "web",
-        **overrides,
-    }
-    return await client.post("/token", data=data)
+    async with code_flow_issuer(tmp_path, clock) as running:
+        yield running
 
 
 async def test_sign_in_code_and_token_with_pkce(
@@ -148,7 +75,7 @@ async def test_a_second_app_signs_in_without_the_password(
     assert "Max-Age=28800" in cookie and "Secure" not in cookie  # http issuer URL
     again = await client.get("/authorize", params=params(state="second"))
     assert "second" == returned(again)["state"]
-    out = await client.get("/logout")
+    out = await sign_out(client)  # GET /logout asks; its form POSTs
     assert 200 == out.status_code
     assert 200 == (await client.get("/authorize", params=params())).status_code  # the form
 
@@ -156,14 +83,13 @@ async def test_a_second_app_signs_in_without_the_password(
 async def test_logout_redirects_only_to_a_registered_uri(
     issuer: tuple[httpx.AsyncClient, IssuerServices],
 ) -> None:
+    """POST /logout (its confirmation form) keeps what GET /logout did before."""
     client, _services = issuer
-    ok = await client.get(
-        "/logout", params={"client_id": "web", "post_logout_redirect_uri": REDIRECT}
-    )
+    ok = await sign_out(client, client_id="web", post_logout_redirect_uri=REDIRECT)
     assert (303, REDIRECT) == (ok.status_code, ok.headers["location"])
-    evil = await client.get(
-        "/logout", params={"client_id": "web", "post_logout_redirect_uri": "https://evil.test/"}
-    )
+    target = {"client_id": "web", "post_logout_redirect_uri": "https://evil.test/"}
+    confirmation = form_of(await client.get("/logout"))
+    evil = await client.post("/logout", data={**confirmation, **target})
     assert 400 == evil.status_code and "location" not in evil.headers
 
 
@@ -224,12 +150,18 @@ async def test_rfc6749_bad_client_or_redirect_uri_never_redirects(
 async def test_rfc8252_loopback_redirect_may_use_any_port(
     issuer: tuple[httpx.AsyncClient, IssuerServices],
 ) -> None:
-    client, _services = issuer
+    """For a client registered as native (RFC 8252 §7.3; tests/test_redirect_uris_rfc8252.py
+    has the rest)."""
+    client, services = issuer
+    public_client(
+        services, "native", {"authorization_code"}, redirect_uris=(REDIRECT,), native=True
+    )
     other_port = "http://127.0.0.1:51234/callback"
-    response = await sign_in(client, params(redirect_uri=other_port))
+    response = await sign_in(client, params(client_id="native", redirect_uri=other_port))
     assert response.headers["location"].startswith(other_port + "?")
     code = returned(response)["code"]
-    assert 200 == (await exchange(client, code, redirect_uri=other_port)).status_code
+    exchanged = await exchange(client, code, client_id="native", redirect_uri=other_port)
+    assert 200 == exchanged.status_code
 
 
 async def test_a_client_not_registered_for_the_code_flow_is_refused(

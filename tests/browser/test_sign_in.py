@@ -6,6 +6,7 @@ loopback ports:
 - the resource API's /docs signing in with that flow, then "Try it out" on /users/me;
 - the issuer's /docs "Try it out" on POST /token with only a username and password typed;
 - a wrong password, a tampered code or code_verifier;
+- /logout: it asks first (GET signs nobody out), and its form's button signs out;
 - no request to any host but the services (the browser's request log).
 
 Screenshots go to tests/browser/screenshots/ (git-ignored; CI keeps them as artifacts).
@@ -138,7 +139,7 @@ def _shot(page: Page, name: str) -> None:
     page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 
 
-def _authorize(page: Page, services: Services, state: str, challenge: str) -> None:
+def _authorize_url(services: Services, state: str, challenge: str) -> str:
     query = {
         "response_type": "code",
         "client_id": "browser-app",
@@ -148,7 +149,11 @@ def _authorize(page: Page, services: Services, state: str, challenge: str) -> No
         "code_challenge": challenge,
         "code_challenge_method": "S256",
     }
-    page.goto(f"{services.issuer}/authorize?{urlencode(query)}")
+    return f"{services.issuer}/authorize?{urlencode(query)}"
+
+
+def _authorize(page: Page, services: Services, state: str, challenge: str) -> None:
+    page.goto(_authorize_url(services, state, challenge))
 
 
 def _exchange(services: Services, code: str, verifier: str) -> httpx.Response:
@@ -198,6 +203,30 @@ def test_wrong_password_shows_an_error_on_the_page(page: Page, services: Service
     _shot(page, "login-wrong-password")
 
 
+def _sign_in(page: Page, services: Services) -> None:
+    _authorize(page, services, "s", _pkce()[1])
+    page.fill("#username", "test")
+    page.fill("#password", "test")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{services.callback}?*")
+
+
+def test_logout_asks_then_its_button_signs_out(page: Page, services: Services) -> None:
+    _sign_in(page, services)
+    page.goto(f"{services.issuer}/logout")
+    assert "Sign out?" == page.inner_text("h1")
+    _shot(page, "logout-confirmation")
+    # Only asked: the browser's sign-in cookie still gets a code without the password.
+    still = page.request.get(_authorize_url(services, "still", _pkce()[1]), max_redirects=0)
+    assert 303 == still.status and "code=" in still.headers["location"]
+    page.goto(f"{services.issuer}/logout")
+    page.click("button[type=submit]")
+    assert "You are signed out." in page.inner_text("main")
+    _authorize(page, services, "after", _pkce()[1])
+    page.wait_for_selector("#password")  # the login page: signed out
+    assert page.url.startswith(services.issuer)
+
+
 def test_resource_api_docs_sign_in_with_the_code_flow(page: Page, services: Services) -> None:
     page.goto(f"{services.api}/docs")
     page.click("button.authorize")
@@ -209,8 +238,10 @@ def test_resource_api_docs_sign_in_with_the_code_flow(page: Page, services: Serv
     popup.wait_for_selector("#username")
     popup.fill("#username", "test")
     popup.fill("#password", "test")
-    popup.click("button[type=submit]")
-    popup.wait_for_event("close")
+    # Swagger UI's redirect page closes the popup at once: listen before the click, or a fast
+    # close is missed and the wait runs to its timeout.
+    with popup.expect_event("close"):
+        popup.click("button[type=submit]")
     # Signed in: Swagger UI exchanged the code (with its PKCE verifier) and holds a token.
     page.locator(".modal-ux").get_by_text("Authorized").first.wait_for()
     page.click("button.close-modal")
