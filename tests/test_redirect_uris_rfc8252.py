@@ -228,3 +228,18 @@ def test_make_run_and_compose_register_the_docs_client_exactly_and_not_native() 
         assert "clients add resource-api-docs" in text
         assert "--native" not in text
         assert "/docs/oauth2-redirect" in text
+
+
+@pytest.mark.parametrize("path", ["/authorize", "/logout"])
+async def test_a_nul_in_the_query_is_a_400_page_not_a_500(
+    issuer: tuple[httpx.AsyncClient, IssuerServices], path: str
+) -> None:
+    """A NUL, which PostgreSQL's text type cannot hold, in client_id or redirect_uri is refused
+    as a 400 error page before any lookup, on both stores."""
+    client, _ = issuer
+    names = ("client_id", "redirect_uri" if path == "/authorize" else "post_logout_redirect_uri")
+    for name in names:
+        asked = {**docs_params(DOCS), name: DOCS + "\x00"}
+        response = await client.get(path, params=asked)
+        assert 400 == response.status_code, (name, response.text)
+        assert "text/html" in response.headers["content-type"]
