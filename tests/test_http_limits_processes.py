@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 from tests.support import free_port, issuer_process_env, serve, wait_until_ready
 
@@ -41,15 +42,16 @@ class Service:
 
 
 @contextlib.contextmanager
-def running(name: str, scratch: Path, **limits: str) -> Iterator[Service]:
-    """`python -m NAME serve` with `limits` (HTTP_… names without the service's prefix)."""
+def running(name: str, scratch: Path, **settings: str) -> Iterator[Service]:
+    """`python -m NAME serve` with `settings` (names without the service's prefix)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     if name == "issuer":
         env = issuer_process_env(base, scratch / "data")
     else:  # no issuer needed: these requests never reach token verification
         env = {"RESOURCE_API_ISSUER_URL": f"http://127.0.0.1:{free_port()}"}
-    env |= {PREFIX[name] + setting: value for setting, value in limits.items()}
+    env |= {PREFIX[name] + setting: value for setting, value in settings.items()}
+    scratch.mkdir(parents=True, exist_ok=True)
     log = scratch / f"{name}.log"
     with serve(name, port, env, log):
         wait_until_ready(f"{base}/healthz")
@@ -192,3 +194,29 @@ def _served_once_room(up: Service) -> int:
         if status == 200 or time.monotonic() > deadline:
             return status
         time.sleep(0.05)
+
+
+@pytest.mark.timeout(90)
+def test_a_websocket_outlives_the_header_and_body_deadlines(tmp_path: Path) -> None:
+    """The deadlines end HTTP requests, not a WebSocket once upgraded: /ws/echo on the
+    resource API, with 1 s deadlines, still echoes after three times that."""
+    with (
+        running("issuer", tmp_path / "issuer", DEMO_USERS="alice:pw", PASSWORD_GRANT="true") as (
+            issuer
+        ),
+        running("resource_api", tmp_path / "api", ISSUER_URL=issuer.base, **SHORT_DEADLINES) as api,
+    ):
+        token = httpx.post(
+            f"{issuer.base}/token", data={"username": "alice", "password": "pw"}
+        ).json()["access_token"]
+        url = f"ws://127.0.0.1:{api.port}/ws/echo"
+        headers = {"Authorization": f"Bearer {token}"}
+        with connect(url, additional_headers=headers, open_timeout=WAIT) as websocket:
+            opened = time.monotonic()
+            echoed = 0
+            # Round trips for 3 s: each one watches the socket, bounded by its own timeout.
+            while time.monotonic() - opened < 3:
+                websocket.send(f"ping {echoed}")
+                assert f"ping {echoed}" == websocket.recv(timeout=WAIT)
+                echoed += 1
+                time.sleep(0.1)
