@@ -209,8 +209,9 @@ def test_resource_api_docs_sign_in_with_the_code_flow(page: Page, services: Serv
     popup.wait_for_selector("#username")
     popup.fill("#username", "test")
     popup.fill("#password", "test")
-    popup.click("button[type=submit]")
-    popup.wait_for_event("close")
+    # Listening before the click: the popup may close before a wait started after it.
+    with popup.expect_event("close"):
+        popup.click("button[type=submit]")
     # Signed in: Swagger UI exchanged the code (with its PKCE verifier) and holds a token.
     page.locator(".modal-ux").get_by_text("Authorized").first.wait_for()
     page.click("button.close-modal")
