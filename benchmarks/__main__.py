@@ -6,8 +6,10 @@ with several goals (the login flood)."""
 import sys
 
 from benchmarks import (
+    abuse,
     client_credentials,
     fresh_tokens,
+    http_protocols,
     login_flood,
     machine,
     password_grant,
@@ -31,6 +33,8 @@ def main() -> int:
         fresh_tokens,
         workers,
         login_flood,
+        abuse,
+        http_protocols,
         postgres_store,
     )
     for benchmark in benchmarks:

@@ -239,7 +239,13 @@ def _confirm(question: str) -> bool:
 
 def _serve(args: argparse.Namespace, settings: IssuerSettings) -> int:
     configure_logging(settings.log_level)
-    serve("issuer.app:app_from_env", host=args.host, port=args.port, workers=args.workers)
+    serve(
+        "issuer.app:app_from_env",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        limits=settings.http_limits(),
+    )
     return 0
 
 

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from issuer.client_address import IPNetwork, parse_networks
+from shared.http_limits import HttpLimitSettings
 from shared.settings import parse_duration, parse_list
 
 # OWASP Password Storage Cheat Sheet: equivalent argon2id minimums (memory KiB, iterations).
@@ -18,7 +19,8 @@ Seconds = Annotated[float, Field(gt=0)]
 ListFromEnv = Annotated[list[str], NoDecode]
 
 
-class IssuerSettings(BaseSettings):
+# BaseSettings named too: it tells linters that the class attributes are pydantic fields.
+class IssuerSettings(HttpLimitSettings, BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ISSUER_", extra="ignore")
 
     url: str = "http://localhost:8000"

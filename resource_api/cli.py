@@ -23,5 +23,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(describe_settings_error(error, "RESOURCE_API_"), file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
-    serve("resource_api.app:app_from_env", host=args.host, port=args.port, workers=args.workers)
+    serve(
+        "resource_api.app:app_from_env",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        limits=settings.http_limits(),
+    )
     return 0

@@ -5,6 +5,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from shared.http_limits import HttpLimitSettings
 from shared.settings import parse_duration, parse_list
 from shared.verifier import JwksPolicy
 
@@ -40,7 +41,8 @@ class TrustedIssuerSettings(BaseModel):
         return value
 
 
-class ResourceApiSettings(BaseSettings):
+# BaseSettings named too: it tells linters that the class attributes are pydantic fields.
+class ResourceApiSettings(HttpLimitSettings, BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RESOURCE_API_", extra="ignore")
 
     issuer_url: str = "http://localhost:8000"

@@ -3,11 +3,16 @@
 import argparse
 import contextlib
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
 
+from shared.http_limits import HttpLimits
+from shared.http_protocol import LimitedConfig
 from shared.metrics import MULTIPROCESS_DIR
 
 
@@ -37,14 +42,16 @@ def multiprocess_metrics(workers: int) -> Iterator[None]:
             del os.environ[MULTIPROCESS_DIR]
 
 
-def serve(factory: str, *, host: str, port: int, workers: int) -> None:
+def serve(factory: str, *, host: str, port: int, workers: int, limits: HttpLimits) -> None:
     with multiprocess_metrics(workers):
-        _run(factory, host=host, port=port, workers=workers)
+        _run(factory, host=host, port=port, workers=workers, limits=limits)
 
 
-def _run(factory: str, *, host: str, port: int, workers: int) -> None:
-    uvicorn.run(
+def _run(factory: str, *, host: str, port: int, workers: int, limits: HttpLimits) -> None:
+    """What `uvicorn.run` does, with our Config: it carries the limits to every worker."""
+    config = LimitedConfig(
         factory,
+        limits=limits,
         factory=True,  # settings are read when the app is built, in each worker
         host=host,
         port=port,
@@ -58,3 +65,11 @@ def _run(factory: str, *, host: str, port: int, workers: int) -> None:
         # proxies to trust itself (ISSUER_TRUSTED_PROXIES, issuer/client_address.py).
         proxy_headers=False,
     )
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        if workers > 1:
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        else:
+            server.run()
+    if workers == 1 and not server.started:
+        sys.exit(STARTUP_FAILURE)

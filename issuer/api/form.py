@@ -3,6 +3,7 @@
 from urllib.parse import parse_qsl
 
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
 from issuer.errors import InvalidRequest
 
@@ -16,10 +17,15 @@ async def read_form(request: Request) -> dict[str, str]:
     if content_type != FORM_CONTENT_TYPE:
         raise InvalidRequest(f"the request body must be {FORM_CONTENT_TYPE}")
     body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise InvalidRequest("the request body is too large")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise InvalidRequest("the request body is too large")
+    except ClientDisconnect:
+        # The client left, or the server ended it (ISSUER_HTTP_BODY_TIMEOUT): a request that
+        # never arrived, not a server error; the answer goes nowhere.
+        raise InvalidRequest("the request body did not arrive") from None
     try:
         pairs = parse_qsl(
             body.decode("utf-8"), keep_blank_values=True, max_num_fields=16, errors="strict"
