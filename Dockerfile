@@ -8,15 +8,20 @@ RUN python -m venv /opt/venv
 WORKDIR /src
 # Dependencies first, so that a code change does not reinstall them.
 COPY requirements.lock pyproject.toml README.md ./
+COPY shared/pyproject.toml shared/README.md ./shared/
+# jwtkit (shared/) is a distribution of this repository, not of the index: its own dependencies
+# are installed here, itself below.
 RUN /opt/venv/bin/python -c "import subprocess, sys, tomllib; \
-project = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+load = lambda path: tomllib.load(open(path, 'rb'))['project']; \
+project, jwtkit = load('pyproject.toml'), load('shared/pyproject.toml'); \
 extras = project['optional-dependencies']; \
-deps = project['dependencies'] + extras['issuer'] + extras['resource-api']; \
+deps = jwtkit['dependencies'] + extras['issuer'] + extras['resource-api']; \
 subprocess.check_call([sys.executable, '-m', 'pip', 'install', '-q', '-c', 'requirements.lock', *deps])"
+COPY shared ./shared
 COPY issuer ./issuer
 COPY resource_api ./resource_api
-COPY shared ./shared
-RUN /opt/venv/bin/pip install -q --no-deps . && /opt/venv/bin/python -m compileall -q /opt/venv
+COPY service_runtime ./service_runtime
+RUN /opt/venv/bin/pip install -q --no-deps ./shared . && /opt/venv/bin/python -m compileall -q /opt/venv
 
 FROM ${PYTHON_IMAGE} AS runtime
 # The final image has no compilers and no build tools: the venv is copied in, nothing built.

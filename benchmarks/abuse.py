@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 
 from benchmarks import servers
-from shared.http_limits import HttpLimits
+from service_runtime.http_limits import HttpLimits
 
 SECONDS = 15.0
 MARGIN = 2.0

@@ -1,7 +1,8 @@
 """What the HTTP limits cost (issue 19): one issuer process pinned to one core, served three
 ways, each driven by wrk from the other core (32 connections):
 
-- `serve` as it runs today: uvicorn's httptools protocol with our limits (shared/http_protocol.py);
+- `serve` as it runs today: uvicorn's httptools protocol with our limits
+  (service_runtime/http_protocol.py);
 - uvicorn's httptools protocol alone (what `serve` ran before the limits);
 - uvicorn's h11 protocol (the pure-Python parser that has a header limit of its own).
 

@@ -31,9 +31,9 @@ from issuer.wiring import (
     user_sessions,
     user_store,
 )
-from shared.logging import configure_logging
-from shared.serving import add_serve_command, serve
-from shared.settings import describe_settings_error
+from service_runtime.logs import configure_logging
+from service_runtime.serving import add_serve_command, serve
+from service_runtime.settings import describe_settings_error
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -9,8 +9,8 @@ from typing import Any
 from issuer.clients import Client, ClientError, ClientStore
 from issuer.config import IssuerSettings
 from issuer.wiring import open_database
-from shared.clock import system_clock
-from shared.settings import parse_duration
+from jwtkit._clock import system_clock
+from service_runtime.settings import parse_duration
 
 
 def add_clients_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

@@ -25,7 +25,7 @@ from issuer.db import session
 from issuer.models import ClientRow
 from issuer.redirect_uris import RedirectUriError, check_registrable
 from issuer.users import SCOPE_TOKEN
-from shared.clock import Clock
+from jwtkit._clock import Clock
 
 GRANTS = frozenset({"password", "client_credentials", "refresh_token", "authorization_code"})
 # Not a grant: a resource server's client registered for POST /introspect (RFC 7662 §2.1).

@@ -9,8 +9,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from issuer.client_address import IPNetwork, parse_networks
-from shared.http_limits import HttpLimitSettings
-from shared.settings import parse_duration, parse_list
+from service_runtime.http_limits import HttpLimitSettings
+from service_runtime.settings import parse_duration, parse_list
 
 # OWASP Password Storage Cheat Sheet: equivalent argon2id minimums (memory KiB, iterations).
 OWASP_ARGON2ID_MINIMUMS = ((47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5))

@@ -44,7 +44,7 @@ from typing import Any, Generic, TypeVar
 
 from issuer.client_address import network_of
 from issuer.fair_queue import FairQueue
-from shared.clock import Clock
+from jwtkit._clock import Clock
 
 T = TypeVar("T")
 

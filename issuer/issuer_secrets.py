@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from issuer.db import session
 from issuer.models import IssuerSecretRow
-from shared.clock import Clock
+from jwtkit._clock import Clock
 
 SECRET_BYTES = 32
 

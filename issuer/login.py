@@ -22,7 +22,7 @@ from issuer.hash_limiter import HashLimiter, PasswordChecksBusy
 from issuer.metrics import PASSWORD_CHECKS_IN_FLIGHT, PASSWORD_CHECKS_REJECTED, THROTTLED
 from issuer.throttle import Attempt, LoginThrottle, Throttled
 from issuer.users import MAX_PASSWORD_LENGTH, StoredCredentials, User, UserStore
-from shared.clock import Clock
+from jwtkit._clock import Clock
 
 logger = logging.getLogger(__name__)
 

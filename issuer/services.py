@@ -20,7 +20,7 @@ from issuer.sign_in_sessions import SignInSessions
 from issuer.throttle import LoginThrottle
 from issuer.token_status import TokenStatus
 from issuer.users import UserStore
-from shared.clock import Clock
+from jwtkit._clock import Clock
 
 
 @dataclass(frozen=True, slots=True)

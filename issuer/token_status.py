@@ -17,7 +17,7 @@ from issuer.keys.keyring import KeyRing
 from issuer.models import RefreshTokenRow, RevokedAccessTokenRow
 from issuer.refresh_tokens import RefreshTokens, token_hash
 from issuer.users import UserStore
-from shared.verifier.signatures import key_algorithm
+from jwtkit._signatures import key_algorithm
 
 INACTIVE: dict[str, Any] = {"active": False}
 

@@ -9,9 +9,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from shared.access_token import ALGORITHM
-from shared.access_token import TYPE as ACCESS_TOKEN_TYPE
-from shared.jwk import PrivateKey, b64url
+from jwtkit._access_token import ALGORITHM
+from jwtkit._access_token import TYPE as ACCESS_TOKEN_TYPE
+from jwtkit._jwk import PrivateKey, b64url
 
 
 def access_token_claims(

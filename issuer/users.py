@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from issuer.db import session
 from issuer.models import UserRow
 from issuer.passwords import password_matches
-from shared.clock import Clock
+from jwtkit._clock import Clock
 
 _USERNAME = re.compile(r"^[A-Za-z0-9._@+-]{1,150}$")
 MAX_PASSWORD_LENGTH = 1024

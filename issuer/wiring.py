@@ -29,7 +29,7 @@ from issuer.throttle import LoginThrottle, ThrottlePolicy
 from issuer.token_status import TokenStatus
 from issuer.user_sessions import UserSessions
 from issuer.users import UserError, UserStore
-from shared.clock import Clock
+from jwtkit._clock import Clock
 
 logger = logging.getLogger("issuer")
 

@@ -9,16 +9,7 @@ import httpx
 from fastapi import FastAPI, Security, WebSocket
 from fastapi.responses import JSONResponse
 
-from resource_api.config import ResourceApiSettings
-from resource_api.documented import BEARER_ERRORS, UserInfo
-from resource_api.documented import Caller as CallerInfo
-from resource_api.metrics import PrometheusObserver
-from resource_api.readiness import readiness
-from shared.clock import Clock, system_clock
-from shared.logging import configure_logging
-from shared.metrics import add_metrics_endpoint
-from shared.offline_docs import serve_docs_offline
-from shared.verifier import (
+from jwtkit import (
     AccessTokenVerifier,
     BearerAuth,
     JwksCache,
@@ -27,8 +18,17 @@ from shared.verifier import (
     VerifiedTokenCache,
     add_bearer_error_handlers,
 )
-from shared.verifier.observer import NO_OBSERVER
-from shared.verifier.websocket import Sleep, offered_subprotocol
+from jwtkit._clock import Clock, system_clock
+from jwtkit._observer import NO_OBSERVER
+from jwtkit._websocket import Sleep, offered_subprotocol
+from resource_api.config import ResourceApiSettings
+from resource_api.documented import BEARER_ERRORS, UserInfo
+from resource_api.documented import Caller as CallerInfo
+from resource_api.metrics import PrometheusObserver
+from resource_api.readiness import readiness
+from service_runtime.logs import configure_logging
+from service_runtime.metrics import add_metrics_endpoint
+from service_runtime.offline_docs import serve_docs_offline
 
 SCOPES = {"profile": "Read your own profile"}
 NO_USER_ANSWER = "this token was issued to a service, not a user: there is no user to describe"

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from resource_api.config import ResourceApiSettings
-from shared.logging import configure_logging
-from shared.serving import add_serve_command, serve
-from shared.settings import describe_settings_error
+from service_runtime.logs import configure_logging
+from service_runtime.serving import add_serve_command, serve
+from service_runtime.settings import describe_settings_error
 
 
 def main(argv: Sequence[str] | None = None) -> int:

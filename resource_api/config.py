@@ -5,9 +5,9 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from shared.http_limits import HttpLimitSettings
-from shared.settings import parse_duration, parse_list
-from shared.verifier import JwksPolicy
+from jwtkit import JwksPolicy
+from service_runtime.http_limits import HttpLimitSettings
+from service_runtime.settings import parse_duration, parse_list
 
 Seconds = Annotated[float, Field(gt=0)]
 Algorithm = Literal["RS256", "PS256", "ES256", "EdDSA"]

@@ -13,7 +13,7 @@ single-issuer deployment had, summed over the issuers.
 
 from typing import Any
 
-from shared.verifier import AccessTokenVerifier
+from jwtkit import AccessTokenVerifier
 
 
 def readiness(verifier: AccessTokenVerifier) -> dict[str, Any]:

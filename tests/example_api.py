@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import FastAPI, Security
 
-from shared.verifier import AccessTokenVerifier, BearerAuth, Principal, add_bearer_error_handlers
+from jwtkit import AccessTokenVerifier, BearerAuth, Principal, add_bearer_error_handlers
 
 
 def create_app(verifier: AccessTokenVerifier) -> FastAPI:

@@ -1,4 +1,4 @@
-"""The testing kit's issuer (shared.verifier.testing) with faults on demand: it fails, answers
+"""The testing kit's issuer (jwtkit.testing) with faults on demand: it fails, answers
 garbage, stalls, redirects, compresses, and publishes whatever extra keys a test adds.
 Served through httpx.MockTransport, so no sockets."""
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from shared.clock import FakeClock
-from shared.verifier.testing import FakeIssuer
+from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeIssuer
 from tests.support import ISSUER
 
 

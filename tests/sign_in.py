@@ -13,7 +13,7 @@ import httpx
 
 from issuer.authorization_codes import s256
 from issuer.services import IssuerServices
-from shared.clock import FakeClock
+from jwtkit._clock import FakeClock
 from tests.support import issuer_client, issuer_settings
 
 REDIRECT = "http://127.0.0.1:9000/callback"

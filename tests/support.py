@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from issuer.app import create_app as create_issuer_app
 from issuer.config import IssuerSettings
 from issuer.services import IssuerServices
-from shared.clock import FakeClock
+from jwtkit._clock import FakeClock
 
 ISSUER = "http://issuer.test"
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ import pytest
 
 from issuer.cli import main
 from issuer.services import IssuerServices
-from shared.clock import FakeClock
+from jwtkit._clock import FakeClock
 from tests.sign_in import (
     REDIRECT,
     VERIFIER,

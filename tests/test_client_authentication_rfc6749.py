@@ -23,7 +23,7 @@ from issuer.config import IssuerSettings
 from issuer.db import session
 from issuer.models import ClientRow
 from issuer.services import IssuerServices
-from shared.clock import FakeClock
+from jwtkit._clock import FakeClock
 from tests.support import (
     ISSUER,
     authlib_oauth2_client,

@@ -1,5 +1,5 @@
-"""HTTP limits on both services as `serve` runs them (shared/http_protocol.py): real processes
-on free loopback ports, spoken to over raw sockets so that a request can stop anywhere.
+"""HTTP limits on both services as `serve` runs them (service_runtime/http_protocol.py): real
+processes on free loopback ports, spoken to over raw sockets so that a request can stop anywhere.
 
 The deadlines are set short here (HTTP_HEADER_TIMEOUT and HTTP_BODY_TIMEOUT of 1 s) so that
 each test is quick; a test waits on its socket for at most WAIT seconds, which is what ends

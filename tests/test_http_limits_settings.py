@@ -8,8 +8,8 @@ from pydantic import ValidationError
 
 from issuer.config import IssuerSettings
 from resource_api.config import ResourceApiSettings
-from shared.http_limits import HttpLimits
-from shared.settings import describe_settings_error
+from service_runtime.http_limits import HttpLimits
+from service_runtime.settings import describe_settings_error
 from tests.support import ROOT
 
 

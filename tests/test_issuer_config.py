@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from issuer.cli import main
 from issuer.config import IssuerSettings
-from shared.settings import describe_settings_error
+from service_runtime.settings import describe_settings_error
 
 
 def _error(**values: object) -> str:

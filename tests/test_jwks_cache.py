@@ -8,14 +8,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from shared.clock import FakeClock
-from shared.verifier import (
+from jwtkit import (
     AccessTokenVerifier,
     InvalidToken,
     JwksCache,
     JwksPolicy,
     KeysUnavailable,
 )
+from jwtkit._clock import FakeClock
 from tests.fake_issuer import FakeSleep, FaultyIssuer
 from tests.support import ISSUER
 from tests.waiting import until

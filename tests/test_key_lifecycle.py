@@ -18,7 +18,7 @@ from issuer.keys.keyring import NoSigningKey
 from issuer.keys.schedule import ACTIVATION_MARGIN, IMMEDIATE_SKEW, KeyState
 from issuer.services import IssuerServices
 from issuer.wiring import build_services
-from shared.clock import FakeClock, system_clock
+from jwtkit._clock import FakeClock, system_clock
 from tests.support import issuer_client, issuer_settings
 
 pytestmark = pytest.mark.usefixtures("database")

@@ -16,8 +16,8 @@ from issuer.keys.store import KeyDecryptionFailed
 from issuer.keys.wrapping import PREFIX
 from issuer.models import KeyEncryptionRow, SigningKeyRow
 from issuer.wiring import build_services, open_database
-from shared.clock import FakeClock
-from shared.jwk import rsa_public_jwk
+from jwtkit._clock import FakeClock
+from jwtkit._jwk import rsa_public_jwk
 from tests.support import issuer_settings
 
 pytestmark = pytest.mark.usefixtures("database")

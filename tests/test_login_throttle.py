@@ -13,7 +13,7 @@ from issuer.db import session
 from issuer.models import LoginFailureRow
 from issuer.throttle import LoginThrottle, Throttled, ThrottlePolicy
 from issuer.wiring import open_database, throttle_policy
-from shared.clock import FakeClock
+from jwtkit._clock import FakeClock
 from tests.support import issuer_settings
 
 pytestmark = pytest.mark.usefixtures("database")

@@ -10,10 +10,10 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeIssuer
 from resource_api.app import create_app as create_resource_api
 from resource_api.config import ResourceApiSettings
-from shared.clock import FakeClock
-from shared.verifier.testing import FakeIssuer
 from tests.support import (
     free_port,
     issuer_client,

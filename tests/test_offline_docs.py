@@ -10,10 +10,10 @@ import pytest
 from fastapi import FastAPI
 
 from issuer.app import create_app as create_issuer
+from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeIssuer
 from resource_api.app import create_app as create_resource_api
 from resource_api.config import ResourceApiSettings
-from shared.clock import FakeClock
-from shared.verifier.testing import FakeIssuer
 from tests.support import issuer_settings, running
 
 pytestmark = pytest.mark.anyio

@@ -12,7 +12,7 @@ import pytest
 from issuer.cli import main
 from issuer.redirect_uris import matches
 from issuer.services import IssuerServices
-from shared.clock import FakeClock
+from jwtkit._clock import FakeClock
 from tests.sign_in import (
     code_flow_issuer,
     exchange,

@@ -9,10 +9,10 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeIssuer
 from resource_api.app import create_app
 from resource_api.config import ResourceApiSettings
-from shared.clock import FakeClock
-from shared.verifier.testing import FakeIssuer
 from tests.support import running
 
 pytestmark = pytest.mark.anyio

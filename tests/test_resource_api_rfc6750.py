@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from jwtkit._clock import FakeClock
 from resource_api.app import create_app
 from resource_api.config import ResourceApiSettings
-from shared.clock import FakeClock
 from tests.fake_issuer import FaultyIssuer
 from tests.support import ISSUER, b64, running
 

@@ -6,10 +6,10 @@ import httpx
 import pytest
 
 from issuer.app import create_app as create_issuer_app
+from jwtkit import AccessTokenVerifier
+from jwtkit._clock import FakeClock
 from resource_api.app import create_app as create_resource_app
 from resource_api.config import ResourceApiSettings
-from shared.clock import FakeClock
-from shared.verifier import AccessTokenVerifier
 from tests.support import issuer_settings, password_token, running
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]

@@ -16,7 +16,7 @@ from issuer.cli import main
 from issuer.models import Base
 from issuer.schema import SchemaOutdated, current_revision, head_revision
 from issuer.wiring import build_services, database_engine, open_database
-from shared.clock import FakeClock
+from jwtkit._clock import FakeClock
 from tests.support import ROOT, issuer_settings
 
 pytestmark = pytest.mark.usefixtures("database")

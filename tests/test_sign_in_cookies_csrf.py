@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 from issuer.api.query_limit import QueryLimit
 from issuer.issuer_secrets import IssuerSecrets
 from issuer.services import IssuerServices
-from shared.clock import FakeClock
+from jwtkit._clock import FakeClock
 from tests.sign_in import (
     REDIRECT,
     code_flow_issuer,

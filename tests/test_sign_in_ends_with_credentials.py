@@ -15,7 +15,7 @@ import pytest
 from issuer.cli import main
 from issuer.refresh_tokens import token_hash
 from issuer.services import IssuerServices
-from shared.clock import FakeClock
+from jwtkit._clock import FakeClock
 from tests.sign_in import (
     code_flow_issuer,
     exchange,

@@ -10,10 +10,10 @@ import pytest
 
 from issuer.config import IssuerSettings
 from issuer.wiring import build_services
-from shared.clock import FakeClock
-from shared.jwk import thumbprint
-from shared.verifier import AccessTokenVerifier, JwksCache
-from shared.verifier.signatures import SUPPORTED
+from jwtkit import AccessTokenVerifier, JwksCache
+from jwtkit._clock import FakeClock
+from jwtkit._jwk import thumbprint
+from jwtkit._signatures import SUPPORTED
 from tests.support import ISSUER, issuer_client, issuer_settings, password_token
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]

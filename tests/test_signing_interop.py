@@ -12,7 +12,7 @@ import httpx
 import jwt
 import pytest
 
-from shared.verifier.signatures import SUPPORTED
+from jwtkit._signatures import SUPPORTED
 from tests.support import (
     free_port,
     issuer_process_env,

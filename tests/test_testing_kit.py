@@ -1,9 +1,9 @@
-"""The verifier's testing kit (shared.verifier.testing and its pytest plugin), used exactly as
+"""The verifier's testing kit (jwtkit.testing and its pytest plugin), used exactly as
 the README shows: `fake_issuer` comes from the installed plugin, not from our conftest."""
 
 from fastapi.testclient import TestClient
 
-from shared.verifier.testing import FakeIssuer
+from jwtkit.testing import FakeIssuer
 from tests.example_api import create_app
 
 

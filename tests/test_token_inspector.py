@@ -1,4 +1,4 @@
-"""`python -m shared.verifier inspect`: a valid token, each rejection class, the token from
+"""`python -m jwtkit inspect`: a valid token, each rejection class, the token from
 stdin, and an unreachable issuer (a real process against a closed loopback port)."""
 
 import io
@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
-from shared.clock import FakeClock
-from shared.verifier.__main__ import main
-from shared.verifier.testing import FakeIssuer
+from jwtkit.__main__ import main
+from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeIssuer
 from tests.support import ROOT, free_port
 
 ISSUER = "https://issuer.test"
@@ -97,7 +97,7 @@ def test_unreachable_issuer_with_the_token_on_stdin(issuer: FakeIssuer) -> None:
     unreachable = f"http://127.0.0.1:{free_port()}"
     token = FakeIssuer(unreachable, audience="my-api").token()
     result = subprocess.run(
-        [sys.executable, "-m", "shared.verifier", "inspect", "--audience", "my-api"],
+        [sys.executable, "-m", "jwtkit", "inspect", "--audience", "my-api"],
         input=token,
         capture_output=True,
         text=True,

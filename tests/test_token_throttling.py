@@ -17,7 +17,7 @@ from issuer.app import create_app
 from issuer.cli import main
 from issuer.config import IssuerSettings
 from issuer.services import IssuerServices
-from shared.clock import FakeClock
+from jwtkit._clock import FakeClock
 from tests.support import issuer_settings, running
 from tests.waiting import until
 

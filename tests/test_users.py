@@ -13,7 +13,7 @@ from issuer.db import session
 from issuer.models import UserRow
 from issuer.users import UserError
 from issuer.wiring import build_services
-from shared.clock import FakeClock
+from jwtkit._clock import FakeClock
 from tests.support import issuer_settings
 
 pytestmark = pytest.mark.usefixtures("database")

@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from shared.clock import FakeClock
-from shared.verifier import (
+from jwtkit import (
     AccessTokenVerifier,
     InvalidToken,
     JwksCache,
     VerifiedTokenCache,
-    signatures,
 )
+from jwtkit import _signatures as signatures
+from jwtkit._clock import FakeClock
 from tests.fake_issuer import FaultyIssuer
 from tests.support import ISSUER
 from tests.test_jwks_cache import never
@@ -32,7 +32,7 @@ class CountingVerifier:
             return original(*args, **kwargs)
 
         # Where the verifier looks it up.
-        monkeypatch.setattr("shared.verifier.verifier.signature_verifies", counting)
+        monkeypatch.setattr("jwtkit._verifier.signature_verifies", counting)
 
 
 @pytest.fixture

@@ -12,11 +12,11 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, rsa
 
-from shared.clock import FakeClock
-from shared.jwk import b64url, public_jwk
-from shared.verifier import AccessTokenVerifier, InvalidToken, JwksCache, TrustedIssuer
-from shared.verifier.signatures import SUPPORTED
-from shared.verifier.testing import FakeIssuer, sign
+from jwtkit import AccessTokenVerifier, InvalidToken, JwksCache, TrustedIssuer
+from jwtkit._clock import FakeClock
+from jwtkit._jwk import b64url, public_jwk
+from jwtkit._signatures import SUPPORTED
+from jwtkit.testing import FakeIssuer, sign
 
 pytestmark = pytest.mark.anyio
 

@@ -26,12 +26,17 @@ runpy.run_path({script!r}, run_name="__main__")
 """
 
 
+def _names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[\[<>=~!; ]", requirement)[0].lower() for requirement in requirements}
+
+
 def test_the_package_depends_on_the_verifiers_needs_only() -> None:
+    """jwtkit (shared/) needs the four; the services' distribution depends on jwtkit and keeps
+    the services' own needs in its extras."""
+    jwtkit = tomllib.loads((ROOT / "shared" / "pyproject.toml").read_text())["project"]
+    assert {"fastapi", "httpx", "pyjwt", "cryptography"} == _names(jwtkit["dependencies"])
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    names = {
-        re.split(r"[\[<>=~!; ]", requirement)[0].lower() for requirement in project["dependencies"]
-    }
-    assert {"fastapi", "httpx", "pyjwt", "cryptography"} == names
+    assert {"jwtkit"} == _names(project["dependencies"])
     assert "argon2-cffi>=23.1" in project["optional-dependencies"]["issuer"]
 
 

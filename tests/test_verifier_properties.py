@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.clock import FakeClock
-from shared.verifier import AccessTokenVerifier, InvalidToken, JwksCache
+from jwtkit import AccessTokenVerifier, InvalidToken, JwksCache
+from jwtkit._clock import FakeClock
 from tests.fake_issuer import FaultyIssuer
 from tests.support import ISSUER
 

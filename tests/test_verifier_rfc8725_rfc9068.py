@@ -12,12 +12,12 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from shared.clock import FakeClock
-from shared.jwk import PrivateKey, public_jwk
-from shared.verifier import AccessTokenVerifier, InvalidToken, JwksCache, JwksPolicy
-from shared.verifier.signatures import SUPPORTED
-from shared.verifier.testing import FakeIssuer
-from shared.verifier.testing import sign as forge
+from jwtkit import AccessTokenVerifier, InvalidToken, JwksCache, JwksPolicy
+from jwtkit._clock import FakeClock
+from jwtkit._jwk import PrivateKey, public_jwk
+from jwtkit._signatures import SUPPORTED
+from jwtkit.testing import FakeIssuer
+from jwtkit.testing import sign as forge
 from tests.fake_issuer import FaultyIssuer
 from tests.support import ISSUER, b64
 

@@ -5,15 +5,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from shared.clock import FakeClock
-from shared.verifier import (
+from jwtkit import (
     AccessTokenVerifier,
     InvalidToken,
     JwksCache,
     KeysUnavailable,
     TrustedIssuer,
 )
-from shared.verifier.testing import FakeIssuer
+from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeIssuer
 
 pytestmark = pytest.mark.anyio
 

@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeIssuer
 from resource_api.app import create_app
 from resource_api.config import ResourceApiSettings
-from shared.clock import FakeClock
-from shared.verifier.testing import FakeIssuer
 
 ISSUER = "https://issuer.test"
 

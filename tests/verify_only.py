@@ -12,9 +12,9 @@ from typing import Annotated
 from fastapi import FastAPI, Security
 from fastapi.testclient import TestClient
 
-from shared.verifier import BearerAuth, Principal, add_bearer_error_handlers
-from shared.verifier.__main__ import main as verifier_cli
-from shared.verifier.testing import FakeIssuer
+from jwtkit import BearerAuth, Principal, add_bearer_error_handlers
+from jwtkit.__main__ import main as verifier_cli
+from jwtkit.testing import FakeIssuer
 
 # What only the issuer and the resource API service need.
 SERVICE_ONLY = (

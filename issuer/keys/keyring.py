@@ -20,8 +20,8 @@ from issuer.keys import schedule as sched
 from issuer.keys.lifecycle import KeyLifecycle
 from issuer.keys.schedule import KeyState, SigningKey
 from issuer.keys.store import KeyDecryptionFailed
-from shared.clock import Clock
-from shared.jwk import PrivateKey
+from jwtkit._clock import Clock
+from jwtkit._jwk import PrivateKey
 
 logger = logging.getLogger(__name__)
 

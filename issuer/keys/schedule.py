@@ -23,7 +23,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from shared.jwk import Jwk
+from jwtkit._jwk import Jwk
 
 # An activation meant to take effect at once (the first key, or a next key every process
 # already publishes) is dated this far back, so that processes whose clocks run up to this much
@@ -37,7 +37,7 @@ IMMEDIATE_SKEW = 5.0
 # of the writer's, signs with it. Five seconds: the 2 s of clock skew the processes are tested
 # against, and 3 s for a late tick, a slow refresh and generating the key before it is stored
 # (`created_at` is read before). A verifier that refetches through a load balancer a moment
-# early still heals within its own retries (1, 2 and 4 s, shared/verifier/jwks_cache.py).
+# early still heals within its own retries (1, 2 and 4 s, shared/jwtkit/_jwks_cache.py).
 ACTIVATION_MARGIN = 5.0
 
 

@@ -21,7 +21,7 @@ from issuer.db import scrub_deleted_content, session
 from issuer.keys.schedule import SigningKey
 from issuer.keys.wrapping import KdfParameters, KeyEncryptionKey, WrongPassphrase, is_wrapped
 from issuer.models import KeyEncryptionRow, SigningKeyRow
-from shared.jwk import PrivateKey, generate_private_key, public_jwk
+from jwtkit._jwk import PrivateKey, generate_private_key, public_jwk
 
 logger = logging.getLogger(__name__)
 

@@ -1,16 +1,16 @@
-"""`python -m shared.verifier inspect …`: see shared/verifier/inspect_command.py."""
+"""`python -m jwtkit inspect …`: see shared/jwtkit/_inspect_command.py."""
 
 import argparse
 import logging
 import sys
 from typing import Any
 
-from shared.verifier import inspect_command
+from jwtkit import _inspect_command as inspect_command
 
 
 def main(argv: list[str] | None = None, **options: Any) -> int:
     """`options` go to the command (tests pass `out`, `clock`, `transport`)."""
-    parser = argparse.ArgumentParser(prog="python -m shared.verifier")
+    parser = argparse.ArgumentParser(prog="python -m jwtkit")
     commands = parser.add_subparsers(dest="command", required=True)
     inspect = commands.add_parser("inspect", help="show why a token is valid or not")
     inspect_command.add_arguments(inspect)

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from shared.verifier.signatures import key_algorithm, load_key
+from jwtkit._signatures import key_algorithm, load_key
 
 logger = logging.getLogger(__name__)
 

@@ -3,9 +3,9 @@ the algorithms it signs with. A verifier holds one or several, picked by the tok
 
 from collections.abc import Collection
 
-from shared.access_token import ALGORITHM
-from shared.verifier.jwks_cache import JwksCache
-from shared.verifier.signatures import SUPPORTED
+from jwtkit._access_token import ALGORITHM
+from jwtkit._jwks_cache import JwksCache
+from jwtkit._signatures import SUPPORTED
 
 
 class TrustedIssuer:

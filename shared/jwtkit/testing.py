@@ -23,12 +23,12 @@ from typing import Any
 import httpx
 import jwt
 
-from shared.access_token import ALGORITHM, TYPE
-from shared.clock import Clock
-from shared.jwk import PrivateKey, b64url, generate_private_key, public_jwk
-from shared.verifier.jwks_cache import JwksCache
-from shared.verifier.signatures import SUPPORTED
-from shared.verifier.verifier import AccessTokenVerifier
+from jwtkit._access_token import ALGORITHM, TYPE
+from jwtkit._clock import Clock
+from jwtkit._jwk import PrivateKey, b64url, generate_private_key, public_jwk
+from jwtkit._jwks_cache import JwksCache
+from jwtkit._signatures import SUPPORTED
+from jwtkit._verifier import AccessTokenVerifier
 
 # Generating an RSA key takes tens of milliseconds: a test suite makes thousands of fake
 # issuers. Keys are reused across instances by (issuer, algorithm, index), so two issuers

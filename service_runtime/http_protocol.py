@@ -1,4 +1,4 @@
-"""uvicorn's httptools protocol with the limits of shared/http_limits.py, per connection.
+"""uvicorn's httptools protocol with the limits of service_runtime/http_limits.py, per connection.
 
 Why a subclass of uvicorn's httptools protocol, and not uvicorn's h11 protocol or its options:
 
@@ -29,7 +29,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from shared.http_limits import HttpLimits
+from service_runtime.http_limits import HttpLimits
 
 
 class LimitedConfig(Config):

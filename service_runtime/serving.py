@@ -11,9 +11,9 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
-from shared.http_limits import HttpLimits
-from shared.http_protocol import LimitedConfig
-from shared.metrics import MULTIPROCESS_DIR
+from service_runtime.http_limits import HttpLimits
+from service_runtime.http_protocol import LimitedConfig
+from service_runtime.metrics import MULTIPROCESS_DIR
 
 
 def add_serve_command(

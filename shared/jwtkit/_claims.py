@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared.access_token import REQUIRED_CLAIMS
-from shared.verifier.errors import InvalidToken
+from jwtkit._access_token import REQUIRED_CLAIMS
+from jwtkit._errors import InvalidToken
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,21 +26,21 @@ from typing import Any, Self
 import httpx
 import jwt
 
-from shared.clock import Clock, system_clock
-from shared.verifier.bounded_body import (
+from jwtkit._bounded_body import (
     ACCEPT_ENCODING,
     BodyTooLarge,
     UnsupportedEncoding,
     read_bounded,
 )
-from shared.verifier.errors import InvalidToken, KeysUnavailable
-from shared.verifier.keyset import (
+from jwtkit._clock import Clock, system_clock
+from jwtkit._errors import InvalidToken, KeysUnavailable
+from jwtkit._keyset import (
     jwks_uri_from_metadata,
     max_age,
     metadata_url,
     parse_jwks,
 )
-from shared.verifier.observer import NO_OBSERVER, VerifierObserver
+from jwtkit._observer import NO_OBSERVER, VerifierObserver
 
 logger = logging.getLogger(__name__)
 

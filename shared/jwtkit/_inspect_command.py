@@ -1,4 +1,4 @@
-"""`python -m shared.verifier inspect [TOKEN] [--issuer URL] [--audience A] [--jwks-url URL]`:
+"""`python -m jwtkit inspect [TOKEN] [--issuer URL] [--audience A] [--jwks-url URL]`:
 prints a token's header, its claims (times in ISO 8601 and relative to now), the key it
 matched, and every rule with pass, FAIL or skip and the reason. Exit 0 when valid, 1 when not.
 
@@ -17,14 +17,14 @@ from typing import Any, TextIO
 
 import httpx
 
-from shared.clock import Clock, system_clock
-from shared.verifier.claims import read_claims
-from shared.verifier.errors import InvalidToken
-from shared.verifier.inspector import Report, explain
-from shared.verifier.jwks_cache import JwksCache, JwksPolicy
-from shared.verifier.token_cache import VerifiedTokenCache
-from shared.verifier.trusted_issuer import TrustedIssuer
-from shared.verifier.verifier import AccessTokenVerifier, read_header
+from jwtkit._claims import read_claims
+from jwtkit._clock import Clock, system_clock
+from jwtkit._errors import InvalidToken
+from jwtkit._inspector import Report, explain
+from jwtkit._jwks_cache import JwksCache, JwksPolicy
+from jwtkit._token_cache import VerifiedTokenCache
+from jwtkit._trusted_issuer import TrustedIssuer
+from jwtkit._verifier import AccessTokenVerifier, read_header
 
 AUDIENCE_RULE = "aud names this API"
 _TIME_CLAIMS = ("exp", "iat", "nbf", "auth_time")

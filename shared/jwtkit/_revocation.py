@@ -16,9 +16,9 @@ from typing import Any, Self
 
 import httpx
 
-from shared.clock import Clock
-from shared.verifier.errors import InvalidToken, RevocationUnavailable
-from shared.verifier.principal import Principal
+from jwtkit._clock import Clock
+from jwtkit._errors import InvalidToken, RevocationUnavailable
+from jwtkit._principal import Principal
 
 
 class RevocationCheck:

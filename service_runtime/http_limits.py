@@ -11,7 +11,7 @@ happens to a connection past each (it is closed in every case):
 - `HTTP_MAX_CONNECTIONS` (1000): a request on a connection past this many open in the
   process: 503 with Retry-After.
 
-The limits are enforced by the server (shared/http_protocol.py), before any request reaches
+The limits are enforced by the server (service_runtime/http_protocol.py), before any request reaches
 the app; uvicorn itself bounds none of them (httptools has no header limit, and uvicorn has no
 header or body timeout).
 """
@@ -22,7 +22,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
 
-from shared.settings import parse_duration
+from service_runtime.settings import parse_duration
 
 HeaderSeconds = Annotated[float, Field(gt=0, le=300)]
 BodySeconds = Annotated[float, Field(gt=0, le=3600)]

@@ -3,8 +3,8 @@
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from shared.verifier.jwks_cache import JwksCache
-from shared.verifier.principal import Principal
+from jwtkit._jwks_cache import JwksCache
+from jwtkit._principal import Principal
 
 
 @dataclass(frozen=True, slots=True)

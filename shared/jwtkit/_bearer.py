@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2, SecurityScopes
 from starlette.requests import HTTPConnection
 
-from shared.verifier.errors import (
+from jwtkit._errors import (
     BearerError,
     InsufficientScope,
     InvalidRequest,
@@ -34,10 +34,10 @@ from shared.verifier.errors import (
     MissingCredentials,
     VerifierError,
 )
-from shared.verifier.principal import Principal
-from shared.verifier.revocation import RevocationCheck
-from shared.verifier.verifier import AccessTokenVerifier
-from shared.verifier.websocket import (
+from jwtkit._principal import Principal
+from jwtkit._revocation import RevocationCheck
+from jwtkit._verifier import AccessTokenVerifier
+from jwtkit._websocket import (
     POLICY_VIOLATION,
     TRY_AGAIN_LATER,
     Sleep,
@@ -104,7 +104,7 @@ class BearerAuth(OAuth2):
         authorization_url: str | None = None,
     ) -> None:
         """`check_revocation`: also ask the issuer whether the token was revoked (a second
-        BearerAuth with it, for the endpoints that need it; see shared/verifier/revocation.py).
+        BearerAuth with it, for the endpoints that need it; see shared/jwtkit/_revocation.py).
         `authorization_url`: also declare the authorization code flow for /docs."""
         flows = OAuthFlows(password=OAuthFlowPassword(tokenUrl=token_url, scopes=scopes or {}))
         if authorization_url is not None:

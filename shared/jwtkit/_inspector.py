@@ -10,10 +10,10 @@ from typing import Any, Literal
 
 import jwt
 
-from shared.verifier.claims import CLAIM_RULES, read_claims
-from shared.verifier.errors import InvalidToken, KeysUnavailable
-from shared.verifier.trusted_issuer import TrustedIssuer
-from shared.verifier.verifier import (
+from jwtkit._claims import CLAIM_RULES, read_claims
+from jwtkit._errors import InvalidToken, KeysUnavailable
+from jwtkit._trusted_issuer import TrustedIssuer
+from jwtkit._verifier import (
     HEADER_RULES,
     AccessTokenVerifier,
     check_signature,

@@ -18,8 +18,8 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket, WebSocketState
 
-from shared.clock import Clock
-from shared.verifier.errors import InvalidRequest
+from jwtkit._clock import Clock
+from jwtkit._errors import InvalidRequest
 
 POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013

@@ -3,7 +3,7 @@ uses this verifier. Installed with the package; nothing to configure."""
 
 import pytest
 
-from shared.verifier.testing import FakeIssuer
+from jwtkit.testing import FakeIssuer
 
 
 @pytest.fixture

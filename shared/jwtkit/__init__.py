@@ -6,7 +6,8 @@ The public names: `AccessTokenVerifier`, `TrustedIssuer`, `JwksCache`, `JwksPoli
 `add_bearer_error_handlers` and `offered_subprotocol`.
 """
 
-from shared.verifier.errors import (
+from jwtkit._bearer import BearerAuth, add_bearer_error_handlers
+from jwtkit._errors import (
     BearerError,
     InsufficientScope,
     InvalidRequest,
@@ -15,14 +16,15 @@ from shared.verifier.errors import (
     MissingCredentials,
     VerifierError,
 )
-from shared.verifier.fastapi import BearerAuth, add_bearer_error_handlers
-from shared.verifier.jwks_cache import JwksCache, JwksPolicy
-from shared.verifier.principal import Principal
-from shared.verifier.revocation import RevocationCheck
-from shared.verifier.token_cache import VerifiedTokenCache
-from shared.verifier.trusted_issuer import TrustedIssuer
-from shared.verifier.verifier import AccessTokenVerifier
-from shared.verifier.websocket import offered_subprotocol
+from jwtkit._jwks_cache import JwksCache, JwksPolicy
+from jwtkit._principal import Principal
+from jwtkit._revocation import RevocationCheck
+from jwtkit._token_cache import VerifiedTokenCache
+from jwtkit._trusted_issuer import TrustedIssuer
+from jwtkit._verifier import AccessTokenVerifier
+from jwtkit._websocket import offered_subprotocol
+
+__version__ = "0.2.0"
 
 __all__ = [
     "AccessTokenVerifier",
@@ -40,6 +42,7 @@ __all__ = [
     "TrustedIssuer",
     "VerifiedTokenCache",
     "VerifierError",
+    "__version__",
     "add_bearer_error_handlers",
     "offered_subprotocol",
 ]

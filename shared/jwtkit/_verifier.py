@@ -22,17 +22,17 @@ from typing import Any, Self
 
 import jwt
 
-from shared.access_token import ACCEPTED_TYPES as ACCESS_TOKEN_TYPES
-from shared.access_token import ALGORITHM
-from shared.clock import Clock, system_clock
-from shared.verifier.claims import Expected, apply_rules, read_claims, validate_claims
-from shared.verifier.errors import InvalidToken
-from shared.verifier.jwks_cache import JwksCache
-from shared.verifier.observer import NO_OBSERVER, VerifierObserver
-from shared.verifier.principal import Principal
-from shared.verifier.signatures import signature_verifies
-from shared.verifier.token_cache import VerifiedToken, VerifiedTokenCache
-from shared.verifier.trusted_issuer import TrustedIssuer
+from jwtkit._access_token import ACCEPTED_TYPES as ACCESS_TOKEN_TYPES
+from jwtkit._access_token import ALGORITHM
+from jwtkit._claims import Expected, apply_rules, read_claims, validate_claims
+from jwtkit._clock import Clock, system_clock
+from jwtkit._errors import InvalidToken
+from jwtkit._jwks_cache import JwksCache
+from jwtkit._observer import NO_OBSERVER, VerifierObserver
+from jwtkit._principal import Principal
+from jwtkit._signatures import signature_verifies
+from jwtkit._token_cache import VerifiedToken, VerifiedTokenCache
+from jwtkit._trusted_issuer import TrustedIssuer
 
 MAX_TOKEN_BYTES = 8192
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+$")
