@@ -17,9 +17,7 @@ prober's timings are not delayed by the attackers' event loop. Everything ends a
 """
 
 import asyncio
-import contextlib
 import multiprocessing
-import os
 import sys
 import tempfile
 import time
@@ -30,6 +28,7 @@ from typing import Any
 import httpx
 
 from benchmarks import servers
+from benchmarks.machine import percentile, pin
 from service_runtime.http_limits import HttpLimits
 
 SECONDS = 15.0
@@ -40,18 +39,6 @@ SLOWLORIS = 50
 TRICKLERS = 3
 GOAL_P99_MS = 100
 HEADER_TIMEOUT = HttpLimits().header_timeout
-
-
-def _pin(core: int) -> None:
-    with contextlib.suppress(OSError):  # a machine with one core: share it
-        os.sched_setaffinity(0, {core})
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 class Ended(Exception):
@@ -132,13 +119,13 @@ async def _attack(port: int, seconds: float) -> dict[str, Any]:
 
 
 def attack(port: int, seconds: float, out: "multiprocessing.Queue[Any]") -> None:
-    _pin(CLIENT_CORE)
+    pin(CLIENT_CORE)
     out.put(("attack", asyncio.run(_attack(port, seconds))))
 
 
 def observe(base: str, seconds: float, out: "multiprocessing.Queue[Any]") -> None:
     """/healthz 20 times a second on one kept-alive connection, from 127.0.0.2."""
-    _pin(CLIENT_CORE)
+    pin(CLIENT_CORE)
     transport = httpx.HTTPTransport(local_address="127.0.0.2")
     latencies: list[float] = []
     with httpx.Client(base_url=base, transport=transport, timeout=30) as prober:
@@ -181,14 +168,14 @@ def run(seconds: float = SECONDS) -> list[tuple[str, bool]]:
     figures = measure(seconds)
     latencies: list[float] = figures["latencies"]
     ends: list[dict[str, Any]] = figures["ends"]
-    p99 = _percentile(latencies, 0.99) * 1000
+    p99 = percentile(latencies, 0.99) * 1000
     cutoff = HEADER_TIMEOUT + MARGIN
     late = [end for end in ends if end["at"] is None or end["at"] > cutoff]
     answers = Counter(f"{end['kind']}: {end['answer']}" for end in ends)
     print(f"abuse: connection ends {dict(sorted(answers.items()))}")
     slowest = max((end["at"] for end in ends if end["at"] is not None), default=float("nan"))
     print(
-        f"abuse: /healthz median {_percentile(latencies, 0.5) * 1000:.1f} ms, max "
+        f"abuse: /healthz median {percentile(latencies, 0.5) * 1000:.1f} ms, max "
         f"{max(latencies) * 1000:.1f} ms over {len(latencies)}; last attacker ended at "
         f"{slowest:.1f} s"
     )

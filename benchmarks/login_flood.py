@@ -31,7 +31,6 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
-import os
 import random
 import statistics
 import sys
@@ -46,6 +45,7 @@ from typing import Any
 import httpx
 
 from benchmarks import servers
+from benchmarks.machine import percentile, pin
 
 SECONDS = 20.0
 WARM_UP = 3.0
@@ -64,18 +64,6 @@ RUNS: tuple[tuple[str, dict[str, str]], ...] = (
     ("default throttling", {}),
     ("throttling lifted, fair queue only", UNTHROTTLED),
 )
-
-
-def _pin(core: int) -> None:
-    with contextlib.suppress(OSError):  # a machine with one core: share it
-        os.sched_setaffinity(0, {core})
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 async def _guess(base: str, seconds: float) -> dict[str, Any]:
@@ -113,13 +101,13 @@ async def _guess(base: str, seconds: float) -> dict[str, Any]:
 
 
 def guess(base: str, seconds: float, out: "multiprocessing.Queue[Any]") -> None:
-    _pin(CLIENT_CORE)
+    pin(CLIENT_CORE)
     out.put(("guess", asyncio.run(_guess(base, seconds))))
 
 
 def observe(base: str, seconds: float, out: "multiprocessing.Queue[Any]") -> None:
     """The real user (1/s) and the JWKS prober (5/s), each from an address of its own."""
-    _pin(CLIENT_CORE)
+    pin(CLIENT_CORE)
     time.sleep(WARM_UP)  # the flood is under way when the real user arrives
     user = httpx.Client(
         base_url=base, transport=httpx.HTTPTransport(local_address=USER_ADDRESS), timeout=30
@@ -197,8 +185,8 @@ def _figures(name: str, results: dict[str, Any], peak: float) -> list[tuple[str,
     statuses: dict[str, int] = results["guess"]["statuses"]
     jwks: list[float] = results["observe"]["jwks"]
     logins: list[tuple[int, float]] = results["observe"]["logins"]
-    jwks_p99 = _percentile(jwks, 0.99) * 1000
-    login_p95 = _percentile([took for _, took in logins], 0.95)
+    jwks_p99 = percentile(jwks, 0.99) * 1000
+    login_p95 = percentile([took for _, took in logins], 0.95)
     succeeded = sum(status == 200 for status, _ in logins)
     bad_5xx = {
         status: count

@@ -13,9 +13,11 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine, delete, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute
 
 from issuer.db import session
 from issuer.errors import InvalidGrant
@@ -89,16 +91,7 @@ class AuthorizationCodes:
         ):
             raise _refused()
         # Conditional: of concurrent redemptions, exactly one wins; the others are second uses.
-        with session(self._engine) as db, db.begin():
-            won = db.execute(
-                update(AuthorizationCodeRow)
-                .where(
-                    AuthorizationCodeRow.code_hash == code_hash,
-                    AuthorizationCodeRow.used_at.is_(None),
-                )
-                .values(used_at=now)
-            ).rowcount  # type: ignore[attr-defined]
-        if not won:
+        if not self._set_if_unset(code_hash, AuthorizationCodeRow.used_at, used_at=now):
             self._second_use(code_hash, now)
             raise _refused()
         return Redeemed(code_hash, row.user_id, frozenset(row.scopes.split()))
@@ -120,19 +113,13 @@ class AuthorizationCodes:
             if refresh_token is None
             else self._refresh_tokens.family_for_client(refresh_token, client_id)
         )
-        with session(self._engine) as db, db.begin():
-            recorded = db.execute(
-                update(AuthorizationCodeRow)
-                .where(
-                    AuthorizationCodeRow.code_hash == code_hash,
-                    AuthorizationCodeRow.access_jti.is_(None),
-                )
-                .values(
-                    refresh_family_id=family,
-                    access_jti=access_jti,
-                    access_expires_at=access_expires_at,
-                )
-            ).rowcount  # type: ignore[attr-defined]
+        recorded = self._set_if_unset(
+            code_hash,
+            AuthorizationCodeRow.access_jti,
+            refresh_family_id=family,
+            access_jti=access_jti,
+            access_expires_at=access_expires_at,
+        )
         if not recorded:
             self._revoke(family, access_jti, access_expires_at, now)
 
@@ -167,21 +154,25 @@ class AuthorizationCodes:
         """Revokes what the first use issued; while the first use is still issuing (nothing
         recorded yet), leaves REPLAYED for it to find, so that it revokes its own tokens.
         Either order ends the same way, and concurrent second uses are harmless."""
-        with session(self._engine) as db, db.begin():
-            marked = db.execute(
-                update(AuthorizationCodeRow)
-                .where(
-                    AuthorizationCodeRow.code_hash == code_hash,
-                    AuthorizationCodeRow.access_jti.is_(None),
-                )
-                .values(access_jti=REPLAYED)
-            ).rowcount  # type: ignore[attr-defined]
-        if marked:
+        if self._set_if_unset(code_hash, AuthorizationCodeRow.access_jti, access_jti=REPLAYED):
             return
         with session(self._engine) as db:
             row = db.get(AuthorizationCodeRow, code_hash)
         if row is not None and row.access_jti != REPLAYED:
             self._revoke(row.refresh_family_id, row.access_jti, row.access_expires_at, now)
+
+    def _set_if_unset(
+        self, code_hash: str, unset: InstrumentedAttribute[Any], **values: object
+    ) -> bool:
+        """One conditional UPDATE: sets `values` on the code only while `unset` is NULL, so that
+        of concurrent writers exactly one wins, on SQLite and PostgreSQL alike."""
+        with session(self._engine) as db, db.begin():
+            result = db.execute(
+                update(AuthorizationCodeRow)
+                .where(AuthorizationCodeRow.code_hash == code_hash, unset.is_(None))
+                .values(**values)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def _revoke(
         self, family_id: str | None, access_jti: str | None, expires_at: float | None, now: float
