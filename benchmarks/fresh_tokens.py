@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from benchmarks import servers
 from benchmarks.load import wrk
 from issuer.config import IssuerSettings
-from issuer.tokens import sign_access_token
+from issuer.tokens.access_tokens import sign_access_token
 from issuer.wiring import build_services
 
 TWIN_GOAL = 0.65

@@ -17,7 +17,7 @@ password-check queue stands between the flood and the real user.
 
 The guessers spray other accounts, not the real user's: ten addresses guessing one account
 would reach its 100-per-hour account limit, which throttles that account for everyone by
-design (issuer/throttle.py), and this benchmark measures the queue, not that trade-off.
+design (issuer/sign_in/throttle.py), and this benchmark measures the queue, not that trade-off.
 
 Goals, each run: every real login succeeds, p95 <= 2 s; JWKS p99 <= 100 ms; the issuer's peak
 RSS <= 600 MiB; no 5xx but 503 with Retry-After. Before (round 2's main, same setup): two

@@ -15,8 +15,8 @@ import httpx
 from argon2 import PasswordHasher
 
 from benchmarks import servers
+from issuer.accounts.passwords import password_hasher
 from issuer.config import IssuerSettings
-from issuer.passwords import password_hasher
 
 GOAL = 0.9
 CONCURRENCY = 4

@@ -7,7 +7,7 @@ import re
 import subprocess
 import time
 
-from issuer.tokens import access_token_claims, sign_access_token
+from issuer.tokens.access_tokens import access_token_claims, sign_access_token
 from jwtkit._jwk import generate_private_key
 
 GOAL = 0.8

@@ -1,5 +1,5 @@
 import sys
 
-from issuer.cli import main
+from issuer.cli.main import main
 
 sys.exit(main())

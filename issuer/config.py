@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from issuer.client_address import IPNetwork, parse_networks
+from issuer.sign_in.client_address import IPNetwork, parse_networks
 from service_runtime.http_limits import HttpLimitSettings
 from service_runtime.settings import parse_duration, parse_list
 
@@ -74,8 +74,8 @@ class IssuerSettings(HttpLimitSettings, BaseSettings):
     hash_concurrency: int | None = Field(default=None, ge=1, le=256)
     hash_queue_timeout: Seconds = 2
     trusted_proxies: ListFromEnv = []
-    # Failed password checks allowed per sliding window (issuer/throttle.py): per account from
-    # one address, per account from all, per address across accounts (spraying), and per /24
+    # Failed password checks allowed per sliding window (issuer/sign_in/throttle.py): per account
+    # from one address, per account from all, per address across accounts (spraying), and per /24
     # or /64 network across accounts. Past a limit: 429 with Retry-After, without hashing.
     throttle_account_address_limit: int = Field(default=10, ge=1)
     throttle_account_address_window: Seconds = 15 * 60

@@ -6,20 +6,20 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
-from issuer.authorization_codes import AuthorizationCodes
-from issuer.client_auth import ClientAuthenticator
-from issuer.clients import ClientStore
+from issuer.accounts.users import UserStore
+from issuer.clients.authentication import ClientAuthenticator
+from issuer.clients.registry import ClientStore
+from issuer.clients.resources import ResourceStore
 from issuer.config import IssuerSettings
-from issuer.hash_limiter import HashLimiter
-from issuer.issuer_secrets import IssuerSecrets
 from issuer.keys.keyring import KeyRing
-from issuer.login import PasswordLogin
-from issuer.refresh_tokens import RefreshTokens
-from issuer.resources import ResourceStore
-from issuer.sign_in_sessions import SignInSessions
-from issuer.throttle import LoginThrottle
-from issuer.token_status import TokenStatus
-from issuer.users import UserStore
+from issuer.sessions.authorization_codes import AuthorizationCodes
+from issuer.sessions.refresh_tokens import RefreshTokens
+from issuer.sessions.sign_in_sessions import SignInSessions
+from issuer.sign_in.hash_limiter import HashLimiter
+from issuer.sign_in.login import PasswordLogin
+from issuer.sign_in.throttle import LoginThrottle
+from issuer.store.secrets import IssuerSecrets
+from issuer.tokens.status import TokenStatus
 from jwtkit._clock import Clock
 
 

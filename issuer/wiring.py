@@ -6,29 +6,29 @@ import logging
 
 from sqlalchemy import Engine
 
-from issuer.authorization_codes import AuthorizationCodes
-from issuer.client_auth import ClientAuthenticator
-from issuer.clients import ClientStore
+from issuer.accounts.passwords import password_hasher
+from issuer.accounts.users import UserError, UserStore
+from issuer.clients.authentication import ClientAuthenticator
+from issuer.clients.registry import ClientStore
+from issuer.clients.resources import ResourceStore
 from issuer.config import IssuerSettings
-from issuer.db import Pool, create_database_engine
-from issuer.hash_limiter import HashLimiter
-from issuer.issuer_secrets import IssuerSecrets
 from issuer.keys.keyring import KeyRing
 from issuer.keys.lifecycle import KeyLifecycle
 from issuer.keys.schedule import ACTIVATION_MARGIN, Schedule
 from issuer.keys.store import KeyStore
-from issuer.login import PasswordLogin
 from issuer.metrics import count_database_errors
-from issuer.passwords import password_hasher
-from issuer.refresh_tokens import RefreshTokens
-from issuer.resources import ResourceStore
-from issuer.schema import ensure_current
 from issuer.services import IssuerServices
-from issuer.sign_in_sessions import SignInSessions
-from issuer.throttle import LoginThrottle, ThrottlePolicy
-from issuer.token_status import TokenStatus
-from issuer.user_sessions import UserSessions
-from issuer.users import UserError, UserStore
+from issuer.sessions.authorization_codes import AuthorizationCodes
+from issuer.sessions.refresh_tokens import RefreshTokens
+from issuer.sessions.sign_in_sessions import SignInSessions
+from issuer.sessions.user_sessions import UserSessions
+from issuer.sign_in.hash_limiter import HashLimiter
+from issuer.sign_in.login import PasswordLogin
+from issuer.sign_in.throttle import LoginThrottle, ThrottlePolicy
+from issuer.store.db import Pool, create_database_engine
+from issuer.store.schema import ensure_current
+from issuer.store.secrets import IssuerSecrets
+from issuer.tokens.status import TokenStatus
 from jwtkit._clock import Clock
 
 logger = logging.getLogger("issuer")

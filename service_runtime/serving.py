@@ -62,7 +62,7 @@ def _run(factory: str, *, host: str, port: int, workers: int, limits: HttpLimits
         access_log=False,
         server_header=False,
         # Off: uvicorn would believe X-Forwarded-For from 127.0.0.1; the issuer decides which
-        # proxies to trust itself (ISSUER_TRUSTED_PROXIES, issuer/client_address.py).
+        # proxies to trust itself (ISSUER_TRUSTED_PROXIES, issuer/sign_in/client_address.py).
         proxy_headers=False,
     )
     server = uvicorn.Server(config)

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 import issuer.wiring
 from issuer.config import IssuerSettings
-from issuer.db import create_database_engine
+from issuer.store.db import create_database_engine
 from jwtkit._clock import FakeClock
 from tests import postgres, support
 from tests.fake_issuer import FaultyIssuer

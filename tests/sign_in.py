@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from issuer.authorization_codes import s256
 from issuer.services import IssuerServices
+from issuer.sessions.authorization_codes import s256
 from jwtkit._clock import FakeClock
 from tests.support import issuer_client, issuer_settings
 

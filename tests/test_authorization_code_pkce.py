@@ -10,7 +10,7 @@ import httpx
 import jwt
 import pytest
 
-from issuer.cli import main
+from issuer.cli.main import main
 from issuer.services import IssuerServices
 from jwtkit._clock import FakeClock
 from tests.sign_in import (

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from issuer.authorization_codes import s256
 from issuer.errors import InvalidGrant
 from issuer.services import IssuerServices
+from issuer.sessions.authorization_codes import s256
 from jwtkit._clock import FakeClock
 from tests.support import issuer_client, issuer_settings
 

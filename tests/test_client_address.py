@@ -2,7 +2,7 @@
 
 import pytest
 
-from issuer.client_address import client_address, network_of, parse_networks
+from issuer.sign_in.client_address import client_address, network_of, parse_networks
 
 PROXIES = parse_networks(["10.0.0.0/8", "127.0.0.1"])
 

@@ -18,11 +18,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
 from issuer.app import create_app
-from issuer.client_auth import LEEWAY, MAX_ASSERTION_LIFETIME, presented_credentials
+from issuer.clients.authentication import LEEWAY, MAX_ASSERTION_LIFETIME, presented_credentials
 from issuer.config import IssuerSettings
-from issuer.db import session
-from issuer.models import ClientRow
 from issuer.services import IssuerServices
+from issuer.store.db import session
+from issuer.store.models import ClientRow
 from jwtkit._clock import FakeClock
 from tests.support import (
     ISSUER,
@@ -448,7 +448,7 @@ def test_client_changes_elsewhere_arrive_within_the_cache_lifetime(
     """A secret rotated by another process (a second store on the same database) stops
     working in this one once its cached record is older than CACHE_SECONDS; a change made
     through a process's own store applies there at once."""
-    from issuer.clients import ClientStore
+    from issuer.clients.registry import ClientStore
     from issuer.wiring import open_database
 
     engine = open_database(settings)

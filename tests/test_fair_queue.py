@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from issuer.fair_queue import FairQueue
+from issuer.sign_in.fair_queue import FairQueue
 
 # (network, address) pairs: three networks of three addresses each.
 Source = tuple[int, int]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from issuer.hash_limiter import FAILURE_MEMORY, HashLimiter, PasswordChecksBusy
+from issuer.sign_in.hash_limiter import FAILURE_MEMORY, HashLimiter, PasswordChecksBusy
 from jwtkit._clock import FakeClock
 from tests.waiting import until
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from issuer.cli import main
+from issuer.cli.main import main
 from issuer.config import IssuerSettings
 from service_runtime.settings import describe_settings_error
 

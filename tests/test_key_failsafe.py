@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from issuer.cli import main
+from issuer.cli.main import main
 from issuer.config import IssuerSettings
 from issuer.keys.keyring import NoSigningKey
 from issuer.keys.store import KeyStore

@@ -10,11 +10,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
-from issuer.cli import main
-from issuer.db import session
+from issuer.cli.main import main
 from issuer.keys.store import KeyDecryptionFailed
 from issuer.keys.wrapping import PREFIX
-from issuer.models import KeyEncryptionRow, SigningKeyRow
+from issuer.store.db import session
+from issuer.store.models import KeyEncryptionRow, SigningKeyRow
 from issuer.wiring import build_services, open_database
 from jwtkit._clock import FakeClock
 from jwtkit._jwk import rsa_public_jwk

@@ -12,7 +12,7 @@ import httpx
 import jwt
 import pytest
 
-from issuer.cli import main
+from issuer.cli.main import main
 from tests.support import CHEAP_ARGON2, ROOT, free_port, serve, wait_until_ready
 
 

@@ -9,9 +9,9 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, func, select
 
 from issuer.config import IssuerSettings
-from issuer.db import session
-from issuer.models import LoginFailureRow
-from issuer.throttle import LoginThrottle, Throttled, ThrottlePolicy
+from issuer.sign_in.throttle import LoginThrottle, Throttled, ThrottlePolicy
+from issuer.store.db import session
+from issuer.store.models import LoginFailureRow
 from issuer.wiring import open_database, throttle_policy
 from jwtkit._clock import FakeClock
 from tests.support import issuer_settings

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from issuer.cli import main
-from issuer.redirect_uris import matches
+from issuer.cli.main import main
+from issuer.clients.redirect_uris import matches
 from issuer.services import IssuerServices
 from jwtkit._clock import FakeClock
 from tests.sign_in import (

@@ -9,8 +9,8 @@ import pytest
 
 from issuer.config import IssuerSettings
 from issuer.errors import InvalidGrant
-from issuer.refresh_tokens import RACE_WINDOW
 from issuer.services import IssuerServices
+from issuer.sessions.refresh_tokens import RACE_WINDOW
 from jwtkit._clock import FakeClock
 from tests.support import issuer_client
 
@@ -169,7 +169,7 @@ async def test_users_passwd_and_remove_end_every_session(
 
     import anyio.to_thread
 
-    from issuer.cli import main
+    from issuer.cli.main import main
 
     client, _services = issuer
     monkeypatch.setenv("ISSUER_DATA_DIR", str(settings.data_dir))

@@ -6,7 +6,7 @@ import httpx
 import jwt
 import pytest
 
-from issuer.cli import main
+from issuer.cli.main import main
 from issuer.config import IssuerSettings
 from jwtkit._clock import FakeClock
 from tests.support import basic_auth, issuer_client

@@ -12,9 +12,9 @@ import jwt
 import pytest
 from sqlalchemy import inspect
 
-from issuer.cli import main
-from issuer.models import Base
-from issuer.schema import SchemaOutdated, current_revision, head_revision
+from issuer.cli.main import main
+from issuer.store.models import Base
+from issuer.store.schema import SchemaOutdated, current_revision, head_revision
 from issuer.wiring import build_services, database_engine, open_database
 from jwtkit._clock import FakeClock
 from tests.support import ROOT, issuer_settings

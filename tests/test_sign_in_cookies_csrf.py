@@ -14,8 +14,8 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from issuer.api.query_limit import QueryLimit
-from issuer.issuer_secrets import IssuerSecrets
 from issuer.services import IssuerServices
+from issuer.store.secrets import IssuerSecrets
 from jwtkit._clock import FakeClock
 from tests.sign_in import (
     REDIRECT,

@@ -12,9 +12,9 @@ import anyio.to_thread
 import httpx
 import pytest
 
-from issuer.cli import main
-from issuer.refresh_tokens import token_hash
+from issuer.cli.main import main
 from issuer.services import IssuerServices
+from issuer.sessions.refresh_tokens import token_hash
 from jwtkit._clock import FakeClock
 from tests.sign_in import (
     code_flow_issuer,

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from issuer.app import create_app
-from issuer.cli import main
+from issuer.cli.main import main
 from issuer.config import IssuerSettings
 from issuer.services import IssuerServices
 from jwtkit._clock import FakeClock

@@ -7,11 +7,11 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from issuer.cli import main
+from issuer.accounts.users import UserError
+from issuer.cli.main import main
 from issuer.config import IssuerSettings
-from issuer.db import session
-from issuer.models import UserRow
-from issuer.users import UserError
+from issuer.store.db import session
+from issuer.store.models import UserRow
 from issuer.wiring import build_services
 from jwtkit._clock import FakeClock
 from tests.support import issuer_settings

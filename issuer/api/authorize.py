@@ -1,14 +1,14 @@
 """GET /authorize and its login page: the authorization code grant with PKCE
 (RFC 6749 §4.1, RFC 7636; RFC 9700 §2.1.1: S256 required).
 
-- The request is checked by issuer/authorization_request.py: an untrusted client or redirect
+- The request is checked by issuer/grants/authorization_request.py: an untrusted client or redirect
   URI gets an error page, every other error goes back to the client.
 - A query string over 8 KiB is refused (414) before it is parsed (issuer/api/query_limit.py).
 - The login page is a plain form, no script, its CSRF token bound to the visit
   (issuer/api/sign_in_pages.py). It signs in through the same pipeline as /token, throttling
   included, and gives the same answer for an unknown user and a wrong password.
 - A sign-in cookie lets another app sign in without the password for ISSUER_SESSION_TTL,
-  while the user's credentials stay those it started under (issuer/sign_in_sessions.py);
+  while the user's credentials stay those it started under (issuer/sessions/sign_in_sessions.py);
   /logout ends it.
 """
 
@@ -18,6 +18,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from issuer.accounts.users import User
 from issuer.api.documented import html_pages
 from issuer.api.form import read_form
 from issuer.api.sign_in_pages import (
@@ -30,18 +31,17 @@ from issuer.api.sign_in_pages import (
     redirect,
     refusal,
 )
-from issuer.authorization_request import (
+from issuer.errors import InvalidGrant, InvalidScope, OAuthError, TemporarilyUnavailable
+from issuer.grants.authorization_request import (
     REQUEST_FIELDS,
     AuthorizationRequest,
     Refused,
     Untrusted,
     validate,
 )
-from issuer.client_address import client_address
-from issuer.errors import InvalidGrant, InvalidScope, OAuthError, TemporarilyUnavailable
-from issuer.scopes import granted_scopes, within_client
+from issuer.grants.scopes import granted_scopes, within_client
 from issuer.services import IssuerServices, Services
-from issuer.users import User
+from issuer.sign_in.client_address import client_address
 
 router = APIRouter()
 

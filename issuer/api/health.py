@@ -4,8 +4,8 @@ import anyio.to_thread
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from issuer.db import database_reachable
 from issuer.services import Services
+from issuer.store.db import database_reachable
 
 router = APIRouter()
 

@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from issuer.api.documented import html_pages
 from issuer.api.form import read_form
 from issuer.api.sign_in_pages import Cookies, csrf_form, csrf_valid, page
+from issuer.clients.redirect_uris import matches, parses
 from issuer.errors import OAuthError
-from issuer.redirect_uris import matches, parses
 from issuer.services import IssuerServices, Services
 
 router = APIRouter()

@@ -7,7 +7,7 @@
   SameSite=Lax (a link from an app must carry it); the CSRF cookie SameSite=Strict.
 - The CSRF cookie holds a per-visit id and lives on Path=/ (on http too, one rule for both:
   `__Host-` requires it, and both /authorize and /logout read it). The form carries the HMAC
-  of that id under the issuer's secret (issuer/csrf.py).
+  of that id under the issuer's secret (issuer/sign_in/csrf.py).
 - A query string longer than MAX_QUERY_BYTES is refused with 414 before it is parsed
   (issuer/api/query_limit.py).
 """
@@ -22,9 +22,9 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from issuer.authorization_request import Refused, Untrusted
-from issuer.csrf import Purpose, form_token, form_token_valid, new_visit
+from issuer.grants.authorization_request import Refused, Untrusted
 from issuer.services import IssuerServices
+from issuer.sign_in.csrf import Purpose, form_token, form_token_valid, new_visit
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("issuer", "templates"), autoescape=True, auto_reload=False

@@ -16,8 +16,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from issuer.api.documented import TokenResponse, oauth_errors
 from issuer.api.form import FORM_CONTENT_TYPE, read_form
-from issuer.client_address import client_address
-from issuer.client_auth import presented_credentials
+from issuer.clients.authentication import presented_credentials
+from issuer.clients.resources import scopes_for, target
 from issuer.config import IssuerSettings
 from issuer.errors import (
     NO_STORE,
@@ -34,9 +34,9 @@ from issuer.grants.password import password_grant
 from issuer.grants.refresh_token import refresh_token_grant
 from issuer.keys.keyring import NoSigningKey
 from issuer.metrics import TOKEN_LATENCY, TOKEN_REQUESTS, UNKNOWN_GRANT
-from issuer.resources import scopes_for, target
 from issuer.services import IssuerServices, Services
-from issuer.tokens import access_token_claims, sign_access_token
+from issuer.sign_in.client_address import client_address
+from issuer.tokens.access_tokens import access_token_claims, sign_access_token
 
 logger = logging.getLogger("issuer.token")
 router = APIRouter()

@@ -14,8 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from issuer.api.documented import oauth_errors
 from issuer.api.form import FORM_CONTENT_TYPE, read_form
-from issuer.client_auth import presented_credentials
-from issuer.clients import INTROSPECTION, Client
+from issuer.clients.authentication import presented_credentials
+from issuer.clients.registry import INTROSPECTION, Client
 from issuer.errors import (
     NO_STORE,
     InvalidClient,

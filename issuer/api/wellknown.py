@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from issuer.api.token import enabled_grants
-from issuer.client_auth import ASSERTION_ALGORITHMS, AUTH_METHODS
+from issuer.clients.authentication import ASSERTION_ALGORITHMS, AUTH_METHODS
 from issuer.config import IssuerSettings
 from issuer.services import Services
 

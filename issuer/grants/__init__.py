@@ -1,13 +1,14 @@
-"""The token endpoint's grants, one module each behind one interface: a grant takes the
-request (its form, the authenticated client, the client's address) and says whom the token
-is for and with which scopes. Client authentication (issuer/client_auth.py), scope policy
-(issuer/scopes.py) and signing (issuer/tokens.py) are pieces the grants and the endpoint call.
+"""The token endpoint's grants, one module each behind one interface: a grant takes the request
+(its form, the authenticated client, the client's address) and says whom the token is for and
+with which scopes. Client authentication (issuer/clients/authentication.py), scope policy
+(issuer/grants/scopes.py) and signing (issuer/tokens/access_tokens.py) are pieces the grants
+and the endpoint call.
 """
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from issuer.clients import Client
+from issuer.clients.registry import Client
 from issuer.services import IssuerServices
 
 

@@ -2,7 +2,7 @@
 
 from issuer.errors import UnauthorizedClient
 from issuer.grants import Granted, GrantRequest
-from issuer.scopes import client_scopes, requested_scopes
+from issuer.grants.scopes import client_scopes, requested_scopes
 
 
 async def client_credentials_grant(request: GrantRequest) -> Granted:

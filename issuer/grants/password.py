@@ -4,7 +4,7 @@ import anyio.to_thread
 
 from issuer.errors import InvalidRequest
 from issuer.grants import Granted, GrantRequest
-from issuer.scopes import granted_scopes, requested_scopes, within_client
+from issuer.grants.scopes import granted_scopes, requested_scopes, within_client
 
 
 async def password_grant(request: GrantRequest) -> Granted:

@@ -1,10 +1,10 @@
-"""RFC 6749 §6: refreshing an access token, with rotation (issuer/refresh_tokens.py)."""
+"""RFC 6749 §6: refreshing an access token, with rotation (issuer/sessions/refresh_tokens.py)."""
 
 import anyio.to_thread
 
 from issuer.errors import InvalidGrant, InvalidRequest
 from issuer.grants import Granted, GrantRequest
-from issuer.scopes import requested_scopes
+from issuer.grants.scopes import requested_scopes
 
 
 async def refresh_token_grant(request: GrantRequest) -> Granted:

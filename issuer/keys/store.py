@@ -17,10 +17,10 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from issuer.db import scrub_deleted_content, session
 from issuer.keys.schedule import SigningKey
 from issuer.keys.wrapping import KdfParameters, KeyEncryptionKey, WrongPassphrase, is_wrapped
-from issuer.models import KeyEncryptionRow, SigningKeyRow
+from issuer.store.db import scrub_deleted_content, session
+from issuer.store.models import KeyEncryptionRow, SigningKeyRow
 from jwtkit._jwk import PrivateKey, generate_private_key, public_jwk
 
 logger = logging.getLogger(__name__)

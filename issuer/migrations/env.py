@@ -1,9 +1,9 @@
-"""Alembic's environment: always run by issuer.schema on a connection it has locked."""
+"""Alembic's environment: always run by issuer.store.schema on a connection it has locked."""
 
 from alembic import context
 from sqlalchemy import Connection
 
-from issuer.models import Base
+from issuer.store.models import Base
 
 connection: Connection = context.config.attributes["connection"]
 context.configure(

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from issuer.clients import Client, ClientError, ClientStore
+from issuer.clients.registry import Client, ClientError, ClientStore
 from issuer.config import IssuerSettings
 from issuer.wiring import open_database
 from jwtkit._clock import system_clock

@@ -12,11 +12,11 @@ import jwt
 from sqlalchemy import Engine, delete
 from sqlalchemy.exc import IntegrityError
 
-from issuer.db import session
+from issuer.accounts.users import UserStore
 from issuer.keys.keyring import KeyRing
-from issuer.models import RefreshTokenRow, RevokedAccessTokenRow
-from issuer.refresh_tokens import RefreshTokens, token_hash
-from issuer.users import UserStore
+from issuer.sessions.refresh_tokens import RefreshTokens, token_hash
+from issuer.store.db import session
+from issuer.store.models import RefreshTokenRow, RevokedAccessTokenRow
 from jwtkit._signatures import key_algorithm
 
 INACTIVE: dict[str, Any] = {"active": False}

@@ -20,7 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
-_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # pg_advisory_xact_lock's key: any constant the issuer alone uses ("jwtkit" in ASCII).
 _LOCK_KEY = 0x6A77746B6974
 # What the tables of an unversioned database say about its revision, newest first.

@@ -1,8 +1,8 @@
 """Scope policy for a token request (RFC 6749 §3.3): what is asked for, and what is granted."""
 
-from issuer.clients import Client
+from issuer.accounts.users import SCOPE_TOKEN, User
+from issuer.clients.registry import Client
 from issuer.errors import InvalidScope
-from issuer.users import SCOPE_TOKEN, User
 
 
 def requested_scopes(scope: str | None, known: frozenset[str]) -> frozenset[str] | None:

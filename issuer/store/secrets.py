@@ -13,8 +13,8 @@ import threading
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from issuer.db import session
-from issuer.models import IssuerSecretRow
+from issuer.store.db import session
+from issuer.store.models import IssuerSecretRow
 from jwtkit._clock import Clock
 
 SECRET_BYTES = 32

@@ -1,6 +1,6 @@
 """A queue served round-robin by network, then by address within the network.
 
-Waiting password checks are kept here (issuer/hash_limiter.py), so that a flood from a few
+Waiting password checks are kept here (issuer/sign_in/hash_limiter.py), so that a flood from a few
 addresses cannot make everyone else wait behind it: each network with something waiting gets
 one turn per round, and within a network each address gets one turn of the network's turns.
 256 addresses of one /24 are therefore one turn, not 256, and a login from an address that is

@@ -2,8 +2,8 @@
 
 import argparse
 
+from issuer.clients.resources import ResourceError, ResourceStore
 from issuer.config import IssuerSettings
-from issuer.resources import ResourceError, ResourceStore
 from issuer.wiring import open_database
 
 

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 
-from issuer.clients import Client
-from issuer.db import session
+from issuer.clients.registry import Client
 from issuer.errors import InvalidScope, InvalidTarget
-from issuer.models import ResourceRow
+from issuer.store.db import session
+from issuer.store.models import ResourceRow
 
 
 class ResourceError(ValueError):

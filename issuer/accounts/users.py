@@ -9,9 +9,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from issuer.db import session
-from issuer.models import UserRow
-from issuer.passwords import password_matches
+from issuer.accounts.passwords import password_matches
+from issuer.store.db import session
+from issuer.store.models import UserRow
 from jwtkit._clock import Clock
 
 _USERNAME = re.compile(r"^[A-Za-z0-9._@+-]{1,150}$")
@@ -30,7 +30,7 @@ class User:
     username: str
     scopes: frozenset[str]
     # Moves on with every password change and `sessions revoke --user`: a sign-in session
-    # started under another generation no longer signs in (issuer/sign_in_sessions.py).
+    # started under another generation no longer signs in (issuer/sessions/sign_in_sessions.py).
     credential_generation: int = 0
 
 

@@ -6,9 +6,9 @@ import json
 import time
 from datetime import UTC, datetime
 
+from issuer.accounts.users import UserError
 from issuer.config import IssuerSettings
-from issuer.user_sessions import Ended, Live
-from issuer.users import UserError
+from issuer.sessions.user_sessions import Ended, Live
 from issuer.wiring import open_database, user_sessions, user_store
 
 REFRESH, SIGN_IN = "refresh", "sign-in"

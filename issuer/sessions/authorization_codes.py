@@ -19,10 +19,10 @@ from sqlalchemy import Engine, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 
-from issuer.db import session
 from issuer.errors import InvalidGrant
-from issuer.models import AuthorizationCodeRow, RevokedAccessTokenRow
-from issuer.refresh_tokens import RefreshTokens, token_hash
+from issuer.sessions.refresh_tokens import RefreshTokens, token_hash
+from issuer.store.db import session
+from issuer.store.models import AuthorizationCodeRow, RevokedAccessTokenRow
 
 CODE_TTL = 60.0
 # In access_jti: a second use came while the first was still issuing (a jti is 32 hex digits).

@@ -31,11 +31,11 @@ import jwt
 from sqlalchemy import Engine, delete
 from sqlalchemy.exc import IntegrityError
 
-from issuer.clients import SECRET_METHODS, Client, ClientStore, settings_client
+from issuer.clients.registry import SECRET_METHODS, Client, ClientStore, settings_client
 from issuer.config import IssuerSettings
-from issuer.db import session
 from issuer.errors import InvalidClient, InvalidRequest
-from issuer.models import ClientAssertionRow
+from issuer.store.db import session
+from issuer.store.models import ClientAssertionRow
 
 AUTH_METHODS = frozenset({"none", "client_secret_basic", "client_secret_post", "private_key_jwt"})
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

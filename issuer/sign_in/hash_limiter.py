@@ -8,7 +8,7 @@ legitimate login, and, on a shared thread pool, stall everything else that uses 
 - at most `concurrency` checks run at once, on this limiter's own threads, so peak memory is
   about concurrency x argon2 memory plus the process's baseline;
 - waiting checks are served round-robin by network (/24 or /64), then by address within it
-  (issuer/fair_queue.py), so a flood from a few addresses cannot push everyone else out: a
+  (issuer/sign_in/fair_queue.py), so a flood from a few addresses cannot push everyone else out: a
   login from an address that is not flooding waits for at most about one check per active
   network;
 - checks from an address whose password check failed in the last `FAILURE_MEMORY` seconds
@@ -42,8 +42,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from issuer.client_address import network_of
-from issuer.fair_queue import FairQueue
+from issuer.sign_in.client_address import network_of
+from issuer.sign_in.fair_queue import FairQueue
 from jwtkit._clock import Clock
 
 T = TypeVar("T")

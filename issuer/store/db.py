@@ -1,6 +1,6 @@
 """The database engine: SQLite (embedded default) or PostgreSQL (psycopg 3), one code path.
 
-The schema is Alembic's (issuer/schema.py, issuer/migrations); this module only connects.
+The schema is Alembic's (issuer/store/schema.py, issuer/migrations); this module only connects.
 """
 
 import logging
@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("issuer.db")  # the name logs have always carried
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,14 +17,14 @@ from typing import Any, TypeVar
 import anyio.to_thread
 from sqlalchemy.exc import SQLAlchemyError
 
+from issuer.accounts.users import MAX_PASSWORD_LENGTH, StoredCredentials, User, UserStore
 from issuer.errors import InvalidGrant, TemporarilyUnavailable, TooManyAttempts
-from issuer.hash_limiter import HashLimiter, PasswordChecksBusy
 from issuer.metrics import PASSWORD_CHECKS_IN_FLIGHT, PASSWORD_CHECKS_REJECTED, THROTTLED
-from issuer.throttle import Attempt, LoginThrottle, Throttled
-from issuer.users import MAX_PASSWORD_LENGTH, StoredCredentials, User, UserStore
+from issuer.sign_in.hash_limiter import HashLimiter, PasswordChecksBusy
+from issuer.sign_in.throttle import Attempt, LoginThrottle, Throttled
 from jwtkit._clock import Clock
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("issuer.login")  # the name logs have always carried
 
 T = TypeVar("T")
 DATABASE_THREADS = 4

@@ -34,9 +34,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Engine, delete, func, select
 
-from issuer.client_address import network_of
-from issuer.db import session
-from issuer.models import LoginFailureRow
+from issuer.sign_in.client_address import network_of
+from issuer.store.db import session
+from issuer.store.models import LoginFailureRow
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, select
 
-from issuer.db import session
-from issuer.models import SignInSessionRow, UserRow
-from issuer.refresh_tokens import token_hash
-from issuer.users import User, user_of
+from issuer.accounts.users import User, user_of
+from issuer.sessions.refresh_tokens import token_hash
+from issuer.store.db import session
+from issuer.store.models import SignInSessionRow, UserRow
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,18 +12,18 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from issuer.cli_argv import identifiers_as_values
-from issuer.cli_clients import add_clients_commands, run_clients
-from issuer.cli_resources import add_resources_commands, run_resources
-from issuer.cli_sessions import add_sessions_commands, describe_ended, run_sessions
-from issuer.clients import ClientError
+from issuer.accounts.users import UserError, UserStore
+from issuer.cli.argv import identifiers_as_values
+from issuer.cli.clients import add_clients_commands, run_clients
+from issuer.cli.resources import add_resources_commands, run_resources
+from issuer.cli.sessions import add_sessions_commands, describe_ended, run_sessions
+from issuer.clients.registry import ClientError
 from issuer.config import IssuerSettings
 from issuer.keys import schedule as sched
 from issuer.keys.store import KeyDecryptionFailed, KeyNotFound, KeyStore
-from issuer.schema import SchemaOutdated, current_revision, head_revision, upgrade
-from issuer.throttle import LoginThrottle
-from issuer.user_sessions import UserSessions
-from issuer.users import UserError, UserStore
+from issuer.sessions.user_sessions import UserSessions
+from issuer.sign_in.throttle import LoginThrottle
+from issuer.store.schema import SchemaOutdated, current_revision, head_revision, upgrade
 from issuer.wiring import (
     database_engine,
     key_lifecycle,

@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 
-from issuer.db import session
-from issuer.models import ClientRow
-from issuer.redirect_uris import RedirectUriError, check_registrable
-from issuer.users import SCOPE_TOKEN
+from issuer.accounts.users import SCOPE_TOKEN
+from issuer.clients.redirect_uris import RedirectUriError, check_registrable
+from issuer.store.db import session
+from issuer.store.models import ClientRow
 from jwtkit._clock import Clock
 
 GRANTS = frozenset({"password", "client_credentials", "refresh_token", "authorization_code"})

@@ -11,10 +11,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from issuer.clients import Client, ClientStore
+from issuer.clients.redirect_uris import matches, parses
+from issuer.clients.registry import Client, ClientStore
 from issuer.errors import InvalidScope
-from issuer.redirect_uris import matches, parses
-from issuer.scopes import requested_scopes
+from issuer.grants.scopes import requested_scopes
 
 REQUEST_FIELDS = (
     "response_type",

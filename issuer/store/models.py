@@ -18,7 +18,7 @@ class UserRow(Base):
     scopes: Mapped[str] = mapped_column(Text)  # space-separated, as in RFC 6749 §3.3
     created_at: Mapped[float]
     # Bumped when the password changes or the user's sessions are revoked: sign-in sessions
-    # started under another generation no longer sign in (issuer/sign_in_sessions.py).
+    # started under another generation no longer sign in (issuer/sessions/sign_in_sessions.py).
     credential_generation: Mapped[int] = mapped_column(server_default="0")
 
 
@@ -73,7 +73,7 @@ class LoginFailureRow(Base):
 
 
 class ClientRow(Base):
-    """A registered client (issuer/clients.py); space-separated lists as in RFC 6749 §3.3."""
+    """A registered client (issuer/clients/registry.py); lists space-separated (RFC 6749 §3.3)."""
 
     __tablename__ = "clients"
 

@@ -7,9 +7,9 @@ deleted here too."""
 
 from dataclasses import dataclass
 
-from issuer.authorization_codes import AuthorizationCodes
-from issuer.refresh_tokens import Family, RefreshTokens
-from issuer.sign_in_sessions import SignIn, SignInSessions
+from issuer.sessions.authorization_codes import AuthorizationCodes
+from issuer.sessions.refresh_tokens import Family, RefreshTokens
+from issuer.sessions.sign_in_sessions import SignIn, SignInSessions
 
 
 @dataclass(frozen=True, slots=True)

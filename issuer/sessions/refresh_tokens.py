@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, func, or_, select, update
 
-from issuer.db import session
 from issuer.errors import InvalidGrant, InvalidScope
-from issuer.models import RefreshTokenRow
+from issuer.store.db import session
+from issuer.store.models import RefreshTokenRow
 
 RACE_WINDOW = 2.0
 

@@ -1,0 +1,1 @@
+"""Users: their records and their password hashes."""

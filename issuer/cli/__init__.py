@@ -1,0 +1,1 @@
+"""`python -m issuer`: the admin command line."""

@@ -1,0 +1,2 @@
+"""Checking a password safely under attack: throttling, the bounded hash queue, CSRF of the sign-
+in forms."""

@@ -1,0 +1,1 @@
+"""The database: engine, tables, schema migrations, and secrets every process shares."""
