@@ -1,20 +1,20 @@
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import Engine
 
-import issuer.wiring
-from issuer.config import IssuerSettings
-from issuer.store.db import create_database_engine
 from jwtkit._clock import FakeClock
-from tests import postgres, support
-from tests.fake_issuer import FaultyIssuer
+from tests import postgres
 from tests.postgres import Cluster
-from tests.support import issuer_settings
+from tests.verifier.fake_issuer import FaultyIssuer
+
+# The services are imported inside the fixtures that need them, so that tests/verifier/ runs
+# where only jwtkit is installed (scripts/check-verifier-install).
+if TYPE_CHECKING:
+    from issuer.config import IssuerSettings
 
 
 @pytest.fixture(autouse=True)
@@ -47,6 +47,12 @@ def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     """Runs the test once per store: issuer_settings() then points at SQLite (the default, in
     the test's data dir) or at a fresh database on the session's PostgreSQL server. A module
     that touches the database opts in with `pytest.mark.usefixtures("database")`."""
+    from sqlalchemy import Engine
+
+    import issuer.wiring
+    from issuer.store.db import create_database_engine
+    from tests import support
+
     if request.param == "sqlite":
         yield "sqlite"
         return
@@ -77,7 +83,9 @@ def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> IssuerSettings:
+def settings(tmp_path: Path) -> "IssuerSettings":
+    from tests.support import issuer_settings
+
     return issuer_settings(tmp_path / "data")
 
 

@@ -3,7 +3,6 @@
 import base64
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,8 +21,11 @@ from issuer.config import IssuerSettings
 from issuer.services import IssuerServices
 from jwtkit._clock import FakeClock
 
-ISSUER = "http://issuer.test"
-ROOT = Path(__file__).resolve().parent.parent
+# The service-free basics, here too for the services' tests.
+from tests.basics import ISSUER as ISSUER
+from tests.basics import ROOT as ROOT
+from tests.basics import b64 as b64
+from tests.basics import free_port as free_port
 
 # OWASP's second argon2id configuration: the cheapest the issuer accepts, to keep tests quick.
 CHEAP_ARGON2 = {"argon2_memory_kib": 19456, "argon2_time_cost": 2, "argon2_parallelism": 1}
@@ -78,16 +80,6 @@ async def password_token(
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]
     return token
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until_ready(url: str, timeout: float = 30) -> None:

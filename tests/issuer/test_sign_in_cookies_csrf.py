@@ -17,7 +17,7 @@ from issuer.api.query_limit import QueryLimit
 from issuer.services import IssuerServices
 from issuer.store.secrets import IssuerSecrets
 from jwtkit._clock import FakeClock
-from tests.sign_in import (
+from tests.issuer.sign_in import (
     REDIRECT,
     code_flow_issuer,
     form_of,

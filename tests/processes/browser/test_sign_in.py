@@ -9,7 +9,7 @@ loopback ports:
 - /logout: it asks first (GET signs nobody out), and its form's button signs out;
 - no request to any host but the services (the browser's request log).
 
-Screenshots go to tests/browser/screenshots/ (git-ignored; CI keeps them as artifacts).
+Screenshots go to tests/processes/browser/screenshots/ (git-ignored; CI keeps them as artifacts).
 """
 
 import base64
@@ -37,7 +37,7 @@ from tests.support import (
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = ROOT / "tests" / "browser" / "screenshots"
+SCREENSHOTS = ROOT / "tests" / "processes" / "browser" / "screenshots"
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("REQUIRE_BROWSER"):

@@ -13,7 +13,7 @@ from issuer.cli.main import main
 from issuer.clients.redirect_uris import matches
 from issuer.services import IssuerServices
 from jwtkit._clock import FakeClock
-from tests.sign_in import (
+from tests.issuer.sign_in import (
     code_flow_issuer,
     exchange,
     form_of,
@@ -222,7 +222,7 @@ def test_clients_add_native_and_list_shows_it(
 
 def test_make_run_and_compose_register_the_docs_client_exactly_and_not_native() -> None:
     """The /docs client is a web client: exact URIs, no --native."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     for path in ("scripts/run", "docker-compose.yml"):
         text = root.joinpath(path).read_text()
         assert "clients add resource-api-docs" in text

@@ -16,7 +16,7 @@ from issuer.cli.main import main
 from issuer.services import IssuerServices
 from issuer.sessions.refresh_tokens import token_hash
 from jwtkit._clock import FakeClock
-from tests.sign_in import (
+from tests.issuer.sign_in import (
     code_flow_issuer,
     exchange,
     is_login_page,

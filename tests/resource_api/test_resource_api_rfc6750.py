@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from jwtkit._clock import FakeClock
 from resource_api.app import create_app
 from resource_api.config import ResourceApiSettings
-from tests.fake_issuer import FaultyIssuer
 from tests.support import ISSUER, b64, running
+from tests.verifier.fake_issuer import FaultyIssuer
 
 pytestmark = pytest.mark.anyio
 

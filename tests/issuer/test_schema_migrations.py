@@ -21,7 +21,7 @@ from tests.support import ROOT, issuer_settings
 
 pytestmark = pytest.mark.usefixtures("database")
 
-RELEASE_1 = Path(__file__).parent / "vectors" / "release-1-issuer.db"
+RELEASE_1 = Path(__file__).parent.parent / "vectors" / "release-1-issuer.db"
 RELEASE_1_KID = "8l8WIxl76EEzZ8xVMS_1m5o7da_AWUD_5H63jy-UoWM"
 
 

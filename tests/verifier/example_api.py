@@ -1,5 +1,5 @@
 """A user's own API protected by the verifier, written as the README's "Test your own API"
-section shows it; tests/test_testing_kit.py tests it with the kit."""
+section shows it; tests/verifier/test_testing_kit.py tests it with the kit."""
 
 import contextlib
 from collections.abc import AsyncIterator

@@ -13,7 +13,7 @@ import pytest
 from issuer.cli.main import main
 from issuer.services import IssuerServices
 from jwtkit._clock import FakeClock
-from tests.sign_in import (
+from tests.issuer.sign_in import (
     REDIRECT,
     VERIFIER,
     code_flow_issuer,
@@ -150,7 +150,7 @@ async def test_rfc6749_bad_client_or_redirect_uri_never_redirects(
 async def test_rfc8252_loopback_redirect_may_use_any_port(
     issuer: tuple[httpx.AsyncClient, IssuerServices],
 ) -> None:
-    """For a client registered as native (RFC 8252 §7.3; tests/test_redirect_uris_rfc8252.py
+    """For a client registered as native (RFC 8252 §7.3; tests/issuer/test_redirect_uris_rfc8252.py
     has the rest)."""
     client, services = issuer
     public_client(

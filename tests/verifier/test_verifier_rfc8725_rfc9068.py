@@ -18,8 +18,8 @@ from jwtkit._jwk import PrivateKey, public_jwk
 from jwtkit._signatures import SUPPORTED
 from jwtkit.testing import FakeIssuer
 from jwtkit.testing import sign as forge
-from tests.fake_issuer import FaultyIssuer
-from tests.support import ISSUER, b64
+from tests.basics import ISSUER, b64
+from tests.verifier.fake_issuer import FaultyIssuer
 
 pytestmark = pytest.mark.anyio
 

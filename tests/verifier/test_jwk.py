@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from jwtkit._jwk import rsa_public_jwk, rsa_thumbprint
 
-VECTORS = Path(__file__).parent / "vectors"
+VECTORS = Path(__file__).parent.parent / "vectors"
 
 
 def test_rfc7638_section_3_1_thumbprint() -> None:

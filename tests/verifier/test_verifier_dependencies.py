@@ -7,13 +7,13 @@ import subprocess
 import sys
 import tomllib
 
-from tests.support import ROOT
+from tests.basics import ROOT
 
 # Refuses every module the services alone need, then runs the verify-only app.
 HIDDEN = """
 import importlib.abc, runpy, sys
 sys.path.insert(0, {root!r})
-from tests.verify_only import SERVICE_ONLY
+from tests.verifier.verify_only import SERVICE_ONLY
 
 class Hidden(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
@@ -41,7 +41,7 @@ def test_the_package_depends_on_the_verifiers_needs_only() -> None:
 
 
 def test_the_verifier_runs_with_the_services_packages_hidden() -> None:
-    code = HIDDEN.format(root=str(ROOT), script=str(ROOT / "tests" / "verify_only.py"))
+    code = HIDDEN.format(root=str(ROOT), script=str(ROOT / "tests" / "verifier" / "verify_only.py"))
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
     )

@@ -16,8 +16,8 @@ from jwtkit import (
     KeysUnavailable,
 )
 from jwtkit._clock import FakeClock
-from tests.fake_issuer import FakeSleep, FaultyIssuer
-from tests.support import ISSUER
+from tests.basics import ISSUER
+from tests.verifier.fake_issuer import FakeSleep, FaultyIssuer
 from tests.waiting import until
 
 pytestmark = pytest.mark.anyio

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from jwtkit import AccessTokenVerifier, InvalidToken, JwksCache
 from jwtkit._clock import FakeClock
-from tests.fake_issuer import FaultyIssuer
-from tests.support import ISSUER
+from tests.basics import ISSUER
+from tests.verifier.fake_issuer import FaultyIssuer
 
 pytestmark = pytest.mark.anyio
 

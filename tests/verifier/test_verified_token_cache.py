@@ -14,9 +14,9 @@ from jwtkit import (
 )
 from jwtkit import _signatures as signatures
 from jwtkit._clock import FakeClock
-from tests.fake_issuer import FaultyIssuer
-from tests.support import ISSUER
-from tests.test_jwks_cache import never
+from tests.basics import ISSUER
+from tests.verifier.fake_issuer import FaultyIssuer
+from tests.verifier.test_jwks_cache import never
 
 pytestmark = pytest.mark.anyio
 

@@ -1,6 +1,6 @@
 """An app that only verifies tokens, as a user writes it: run by scripts/check-verifier-install
 in a venv that holds nothing but the verifier's dependencies, and by
-tests/test_verifier_dependencies.py with the services' packages hidden. Self-contained: it
+tests/verifier/test_verifier_dependencies.py with the services' packages hidden. Self-contained: it
 imports nothing from tests/."""
 
 import contextlib

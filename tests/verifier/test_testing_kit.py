@@ -4,7 +4,7 @@ the README shows: `fake_issuer` comes from the installed plugin, not from our co
 from fastapi.testclient import TestClient
 
 from jwtkit.testing import FakeIssuer
-from tests.example_api import create_app
+from tests.verifier.example_api import create_app
 
 
 def test_me(fake_issuer: FakeIssuer) -> None:

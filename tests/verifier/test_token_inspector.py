@@ -11,7 +11,7 @@ import pytest
 from jwtkit.__main__ import main
 from jwtkit._clock import FakeClock
 from jwtkit.testing import FakeIssuer
-from tests.support import ROOT, free_port
+from tests.basics import ROOT, free_port
 
 ISSUER = "https://issuer.test"
 

@@ -12,7 +12,7 @@ import httpx
 
 from jwtkit._clock import FakeClock
 from jwtkit.testing import FakeIssuer
-from tests.support import ISSUER
+from tests.basics import ISSUER
 
 
 def _streamed(body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:

@@ -1,0 +1,1 @@
+"""The issuer, in process, on both stores."""

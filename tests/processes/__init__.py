@@ -1,0 +1,1 @@
+"""Real processes: the services started as a user starts them, the CLI, PostgreSQL."""

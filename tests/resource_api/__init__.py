@@ -1,0 +1,1 @@
+"""The resource API, in process."""

@@ -1,0 +1,1 @@
+"""What both services share that is not the library: settings, limits, docs."""

@@ -1,0 +1,1 @@
+"""The verifier library, jwtkit: runs against a jwtkit-only install (CI)."""
