@@ -8,7 +8,7 @@ import subprocess
 import time
 
 from issuer.tokens.access_tokens import access_token_claims, sign_access_token
-from jwtkit._jwk import generate_private_key
+from jwtkit.contract import generate_private_key
 
 GOAL = 0.8
 ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")

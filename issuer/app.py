@@ -16,7 +16,7 @@ from issuer.errors import OAuthError, oauth_error_response
 from issuer.metrics import observe_keys
 from issuer.services import IssuerServices
 from issuer.wiring import add_demo_users, build_services
-from jwtkit._clock import Clock, system_clock
+from jwtkit import Clock, system_clock
 from service_runtime.logs import configure_logging
 from service_runtime.metrics import add_metrics_endpoint
 from service_runtime.offline_docs import serve_docs_offline

@@ -20,7 +20,7 @@ from issuer.sign_in.login import PasswordLogin
 from issuer.sign_in.throttle import LoginThrottle
 from issuer.store.secrets import IssuerSecrets
 from issuer.tokens.status import TokenStatus
-from jwtkit._clock import Clock
+from jwtkit import Clock
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from issuer.store.db import Pool, create_database_engine
 from issuer.store.schema import ensure_current
 from issuer.store.secrets import IssuerSecrets
 from issuer.tokens.status import TokenStatus
-from jwtkit._clock import Clock
+from jwtkit import Clock
 
 logger = logging.getLogger("issuer")
 

@@ -12,15 +12,17 @@ from fastapi.responses import JSONResponse
 from jwtkit import (
     AccessTokenVerifier,
     BearerAuth,
+    Clock,
     JwksCache,
     Principal,
+    Sleep,
     TrustedIssuer,
     VerifiedTokenCache,
+    VerifierObserver,
     add_bearer_error_handlers,
+    offered_subprotocol,
+    system_clock,
 )
-from jwtkit._clock import Clock, system_clock
-from jwtkit._observer import NO_OBSERVER
-from jwtkit._websocket import Sleep, offered_subprotocol
 from resource_api.config import ResourceApiSettings
 from resource_api.documented import BEARER_ERRORS, UserInfo
 from resource_api.documented import Caller as CallerInfo
@@ -43,7 +45,7 @@ def create_app(
 ) -> FastAPI:
     """`transport` lets tests reach in-process issuers; by default keys come over HTTP.
     `sleep` is what a WebSocket waits with until its token expires (tests control time)."""
-    observer = PrometheusObserver() if settings.metrics else NO_OBSERVER
+    observer = PrometheusObserver() if settings.metrics else VerifierObserver()
     issuers = [
         TrustedIssuer(
             JwksCache(

@@ -5,7 +5,7 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge
 
-from jwtkit._observer import VerifierObserver
+from jwtkit import VerifierObserver
 
 VERIFICATIONS = Counter(
     "resource_api_verifications",

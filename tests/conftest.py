@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests import postgres
 from tests.postgres import Cluster
 from tests.verifier.fake_issuer import FaultyIssuer

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from issuer.app import create_app as create_issuer_app
 from issuer.config import IssuerSettings
 from issuer.services import IssuerServices
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 
 # The service-free basics, here too for the services' tests.
 from tests.basics import ISSUER as ISSUER

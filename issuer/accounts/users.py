@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from issuer.accounts.passwords import password_matches
 from issuer.store.db import session
 from issuer.store.models import UserRow
-from jwtkit._clock import Clock
+from jwtkit import Clock
 
 _USERNAME = re.compile(r"^[A-Za-z0-9._@+-]{1,150}$")
 MAX_PASSWORD_LENGTH = 1024

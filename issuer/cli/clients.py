@@ -9,7 +9,7 @@ from typing import Any
 from issuer.clients.registry import Client, ClientError, ClientStore
 from issuer.config import IssuerSettings
 from issuer.wiring import open_database
-from jwtkit._clock import system_clock
+from jwtkit import system_clock
 from service_runtime.settings import parse_duration
 
 

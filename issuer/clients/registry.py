@@ -25,7 +25,7 @@ from issuer.accounts.users import SCOPE_TOKEN
 from issuer.clients.redirect_uris import RedirectUriError, check_registrable
 from issuer.store.db import session
 from issuer.store.models import ClientRow
-from jwtkit._clock import Clock
+from jwtkit import Clock
 
 GRANTS = frozenset({"password", "client_credentials", "refresh_token", "authorization_code"})
 # Not a grant: a resource server's client registered for POST /introspect (RFC 7662 §2.1).

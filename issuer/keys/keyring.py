@@ -20,8 +20,8 @@ from issuer.keys import schedule as sched
 from issuer.keys.lifecycle import KeyLifecycle
 from issuer.keys.schedule import KeyState, SigningKey
 from issuer.keys.store import KeyDecryptionFailed
-from jwtkit._clock import Clock
-from jwtkit._jwk import PrivateKey
+from jwtkit import Clock
+from jwtkit.contract import PrivateKey
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from jwtkit._jwk import Jwk
+from jwtkit.contract import Jwk
 
 # An activation meant to take effect at once (the first key, or a next key every process
 # already publishes) is dated this far back, so that processes whose clocks run up to this much

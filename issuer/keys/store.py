@@ -21,7 +21,7 @@ from issuer.keys.schedule import SigningKey
 from issuer.keys.wrapping import KdfParameters, KeyEncryptionKey, WrongPassphrase, is_wrapped
 from issuer.store.db import scrub_deleted_content, session
 from issuer.store.models import KeyEncryptionRow, SigningKeyRow
-from jwtkit._jwk import PrivateKey, generate_private_key, public_jwk
+from jwtkit.contract import PrivateKey, generate_private_key, public_jwk
 
 logger = logging.getLogger(__name__)
 

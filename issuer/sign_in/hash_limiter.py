@@ -44,7 +44,7 @@ from typing import Any, Generic, TypeVar
 
 from issuer.sign_in.client_address import network_of
 from issuer.sign_in.fair_queue import FairQueue
-from jwtkit._clock import Clock
+from jwtkit import Clock
 
 T = TypeVar("T")
 

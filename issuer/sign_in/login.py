@@ -22,7 +22,7 @@ from issuer.errors import InvalidGrant, TemporarilyUnavailable, TooManyAttempts
 from issuer.metrics import PASSWORD_CHECKS_IN_FLIGHT, PASSWORD_CHECKS_REJECTED, THROTTLED
 from issuer.sign_in.hash_limiter import HashLimiter, PasswordChecksBusy
 from issuer.sign_in.throttle import Attempt, LoginThrottle, Throttled
-from jwtkit._clock import Clock
+from jwtkit import Clock
 
 logger = logging.getLogger("issuer.login")  # the name logs have always carried
 

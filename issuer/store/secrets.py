@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from issuer.store.db import session
 from issuer.store.models import IssuerSecretRow
-from jwtkit._clock import Clock
+from jwtkit import Clock
 
 SECRET_BYTES = 32
 

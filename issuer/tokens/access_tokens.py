@@ -9,9 +9,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from jwtkit._access_token import ALGORITHM
-from jwtkit._access_token import TYPE as ACCESS_TOKEN_TYPE
-from jwtkit._jwk import PrivateKey, b64url
+from jwtkit.contract import ACCESS_TOKEN_TYPE, DEFAULT_ALGORITHM, PrivateKey, b64url
 
 
 def access_token_claims(
@@ -44,7 +42,7 @@ def access_token_claims(
 
 
 def sign_access_token(
-    claims: dict[str, Any], kid: str, key: PrivateKey, algorithm: str = ALGORITHM
+    claims: dict[str, Any], kid: str, key: PrivateKey, algorithm: str = DEFAULT_ALGORITHM
 ) -> str:
     """The compact JWS (RFC 7515 §7.1): the header segment is the same for every token a key
     signs and is built once; the signature is `cryptography`'s, in JWS form."""

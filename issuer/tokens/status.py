@@ -17,7 +17,7 @@ from issuer.keys.keyring import KeyRing
 from issuer.sessions.refresh_tokens import RefreshTokens, token_hash
 from issuer.store.db import session
 from issuer.store.models import RefreshTokenRow, RevokedAccessTokenRow
-from jwtkit._signatures import key_algorithm
+from jwtkit.contract import key_algorithm
 
 INACTIVE: dict[str, Any] = {"active": False}
 

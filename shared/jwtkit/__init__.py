@@ -6,7 +6,9 @@ The public names: `AccessTokenVerifier`, `TrustedIssuer`, `JwksCache`, `JwksPoli
 `add_bearer_error_handlers` and `offered_subprotocol`.
 """
 
+from jwtkit import contract
 from jwtkit._bearer import BearerAuth, add_bearer_error_handlers
+from jwtkit._clock import Clock, system_clock
 from jwtkit._errors import (
     BearerError,
     InsufficientScope,
@@ -14,15 +16,17 @@ from jwtkit._errors import (
     InvalidToken,
     KeysUnavailable,
     MissingCredentials,
+    RevocationUnavailable,
     VerifierError,
 )
 from jwtkit._jwks_cache import JwksCache, JwksPolicy
+from jwtkit._observer import VerifierObserver
 from jwtkit._principal import Principal
 from jwtkit._revocation import RevocationCheck
 from jwtkit._token_cache import VerifiedTokenCache
 from jwtkit._trusted_issuer import TrustedIssuer
 from jwtkit._verifier import AccessTokenVerifier
-from jwtkit._websocket import offered_subprotocol
+from jwtkit._websocket import Sleep, offered_subprotocol
 
 __version__ = "0.2.0"
 
@@ -30,6 +34,7 @@ __all__ = [
     "AccessTokenVerifier",
     "BearerAuth",
     "BearerError",
+    "Clock",
     "InsufficientScope",
     "InvalidRequest",
     "InvalidToken",
@@ -39,10 +44,15 @@ __all__ = [
     "MissingCredentials",
     "Principal",
     "RevocationCheck",
+    "RevocationUnavailable",
+    "Sleep",
     "TrustedIssuer",
     "VerifiedTokenCache",
     "VerifierError",
+    "VerifierObserver",
     "__version__",
     "add_bearer_error_handlers",
+    "contract",
     "offered_subprotocol",
+    "system_clock",
 ]

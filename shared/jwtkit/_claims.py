@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jwtkit._access_token import REQUIRED_CLAIMS
 from jwtkit._errors import InvalidToken
+from jwtkit.contract import REQUIRED_CLAIMS
 
 
 @dataclass(frozen=True, slots=True)

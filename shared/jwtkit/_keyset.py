@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from jwtkit._signatures import key_algorithm, load_key
+from jwtkit._signatures import load_key
+from jwtkit.contract import key_algorithm
 
 logger = logging.getLogger(__name__)
 

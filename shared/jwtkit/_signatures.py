@@ -18,25 +18,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-# The asymmetric algorithms we sign and verify with; never HS* (a public key as a secret)
-# nor none.
-SUPPORTED = ("RS256", "PS256", "ES256", "EdDSA")
-MIN_RSA_BITS = 2048
+from jwtkit.contract import MIN_RSA_BITS
+
 _P256_SIGNATURE_BYTES = 64  # r and s, 32 bytes each (RFC 7518 §3.4)
-
-
-def key_algorithm(jwk: Mapping[str, Any]) -> str | None:
-    """The one algorithm a JWK may verify, from its type and curve; None when it names none
-    we support, or when its `alg` disagrees with its type."""
-    kty, crv, alg = jwk.get("kty"), jwk.get("crv"), jwk.get("alg")
-    if kty == "RSA":
-        # An RSA key without `alg` could serve RS256 or PS256: RS256, the JOSE default.
-        return alg if alg in ("RS256", "PS256") else ("RS256" if alg is None else None)
-    if kty == "EC" and crv == "P-256" and alg in (None, "ES256"):
-        return "ES256"
-    if kty == "OKP" and crv == "Ed25519" and alg in (None, "EdDSA", "Ed25519"):
-        return "EdDSA"
-    return None
 
 
 def load_key(jwk: Mapping[str, Any], algorithm: str) -> jwt.PyJWK:

@@ -3,9 +3,8 @@ the algorithms it signs with. A verifier holds one or several, picked by the tok
 
 from collections.abc import Collection
 
-from jwtkit._access_token import ALGORITHM
 from jwtkit._jwks_cache import JwksCache
-from jwtkit._signatures import SUPPORTED
+from jwtkit.contract import ALGORITHMS, DEFAULT_ALGORITHM
 
 
 class TrustedIssuer:
@@ -13,7 +12,7 @@ class TrustedIssuer:
         self,
         jwks: JwksCache,
         audience: str | Collection[str],
-        algorithms: Collection[str] = (ALGORITHM,),
+        algorithms: Collection[str] = (DEFAULT_ALGORITHM,),
     ) -> None:
         self.jwks = jwks
         self.audiences = frozenset([audience] if isinstance(audience, str) else audience)
@@ -22,12 +21,12 @@ class TrustedIssuer:
             raise ValueError(f"{self.issuer}: name at least one audience, none empty")
         if not self.algorithms:
             raise ValueError(f"{self.issuer}: allow at least one algorithm")
-        unsupported = self.algorithms - frozenset(SUPPORTED)
+        unsupported = self.algorithms - frozenset(ALGORITHMS)
         if unsupported:
             # Never HS* (a public key used as a shared secret) nor none: RFC 8725 §3.1.
             raise ValueError(
                 f"{self.issuer}: unsupported algorithms {sorted(unsupported)};"
-                f" choose among {', '.join(SUPPORTED)}"
+                f" choose among {', '.join(ALGORITHMS)}"
             )
 
     @property

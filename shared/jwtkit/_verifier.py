@@ -22,8 +22,6 @@ from typing import Any, Self
 
 import jwt
 
-from jwtkit._access_token import ACCEPTED_TYPES as ACCESS_TOKEN_TYPES
-from jwtkit._access_token import ALGORITHM
 from jwtkit._claims import Expected, apply_rules, read_claims, validate_claims
 from jwtkit._clock import Clock, system_clock
 from jwtkit._errors import InvalidToken
@@ -33,6 +31,7 @@ from jwtkit._principal import Principal
 from jwtkit._signatures import signature_verifies
 from jwtkit._token_cache import VerifiedToken, VerifiedTokenCache
 from jwtkit._trusted_issuer import TrustedIssuer
+from jwtkit.contract import ACCEPTED_ACCESS_TOKEN_TYPES, DEFAULT_ALGORITHM
 
 MAX_TOKEN_BYTES = 8192
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -67,7 +66,7 @@ def _check_alg(header: dict[str, Any], algorithms: frozenset[str]) -> None:
 def _check_typ(header: dict[str, Any], _algorithms: frozenset[str]) -> None:
     # RFC 9068 §4 and RFC 8725 §3.11: explicit typing keeps other JWTs from passing as tokens.
     typ = header.get("typ")
-    if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:
+    if not isinstance(typ, str) or typ.lower() not in ACCEPTED_ACCESS_TOKEN_TYPES:
         raise InvalidToken("the token's typ is not at+jwt")
 
 
@@ -126,7 +125,7 @@ class AccessTokenVerifier:
         leeway: float = 30,
         clock: Clock = system_clock,
         cache: VerifiedTokenCache | None = None,
-        algorithms: Collection[str] = (ALGORITHM,),
+        algorithms: Collection[str] = (DEFAULT_ALGORITHM,),
         max_token_bytes: int = MAX_TOKEN_BYTES,
         observer: VerifierObserver = NO_OBSERVER,
     ) -> None:

@@ -23,18 +23,26 @@ from typing import Any
 import httpx
 import jwt
 
-from jwtkit._access_token import ALGORITHM, TYPE
-from jwtkit._clock import Clock
-from jwtkit._jwk import PrivateKey, b64url, generate_private_key, public_jwk
+from jwtkit._clock import Clock, FakeClock
 from jwtkit._jwks_cache import JwksCache
-from jwtkit._signatures import SUPPORTED
 from jwtkit._verifier import AccessTokenVerifier
+from jwtkit.contract import (
+    ACCESS_TOKEN_TYPE,
+    ALGORITHMS,
+    DEFAULT_ALGORITHM,
+    PrivateKey,
+    b64url,
+    generate_private_key,
+    public_jwk,
+)
 
 # Generating an RSA key takes tens of milliseconds: a test suite makes thousands of fake
 # issuers. Keys are reused across instances by (issuer, algorithm, index), so two issuers
 # never share a key (a token from one never verifies under the other), and a rotation gets
 # a new one.
 _KEYS: dict[tuple[str, str, int], PrivateKey] = {}
+__all__ = ["FakeClock", "FakeIssuer", "sign"]
+
 _FOREIGN = -1
 
 
@@ -49,12 +57,12 @@ class FakeIssuer:
         self,
         issuer: str = "https://issuer.test",
         audience: str = "my-api",
-        algorithm: str = ALGORITHM,
+        algorithm: str = DEFAULT_ALGORITHM,
         *,
         clock: Clock = time.time,
     ) -> None:
-        if algorithm not in SUPPORTED:
-            raise ValueError(f"the verifier supports {', '.join(SUPPORTED)}")
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"the verifier supports {', '.join(ALGORITHMS)}")
         self.issuer = issuer.rstrip("/")
         self.audience = audience
         self.algorithm = algorithm
@@ -87,7 +95,7 @@ class FakeIssuer:
         expired: bool = False,
         audience: str | None = None,
         foreign_key: bool = False,
-        typ: str = TYPE,
+        typ: str = ACCESS_TOKEN_TYPE,
         client_id: str = "test-client",
         kid: str | None = None,
         header: Mapping[str, Any] | None = None,
@@ -157,7 +165,7 @@ def sign(
     header: Mapping[str, Any],
     claims: Mapping[str, Any],
     key: PrivateKey,
-    algorithm: str = ALGORITHM,
+    algorithm: str = DEFAULT_ALGORITHM,
 ) -> str:
     """A JWS with exactly this header and these claims (members set to None left out),
     signed with `algorithm` by `key` whatever the header says: for tokens no library would

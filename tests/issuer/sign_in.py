@@ -13,7 +13,7 @@ import httpx
 
 from issuer.services import IssuerServices
 from issuer.sessions.authorization_codes import s256
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.support import issuer_client, issuer_settings
 
 REDIRECT = "http://127.0.0.1:9000/callback"

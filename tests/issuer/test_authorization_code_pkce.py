@@ -12,7 +12,7 @@ import pytest
 
 from issuer.cli.main import main
 from issuer.services import IssuerServices
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.issuer.sign_in import (
     REDIRECT,
     VERIFIER,

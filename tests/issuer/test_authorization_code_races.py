@@ -18,7 +18,7 @@ import pytest
 from issuer.errors import InvalidGrant
 from issuer.services import IssuerServices
 from issuer.sessions.authorization_codes import s256
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.support import issuer_client, issuer_settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]

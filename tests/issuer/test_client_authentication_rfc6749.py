@@ -23,7 +23,7 @@ from issuer.config import IssuerSettings
 from issuer.services import IssuerServices
 from issuer.store.db import session
 from issuer.store.models import ClientRow
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.support import (
     ISSUER,
     authlib_oauth2_client,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from issuer.sign_in.hash_limiter import FAILURE_MEMORY, HashLimiter, PasswordChecksBusy
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.waiting import until
 
 pytestmark = pytest.mark.anyio

@@ -12,7 +12,7 @@ from issuer.config import IssuerSettings
 from issuer.keys.keyring import NoSigningKey
 from issuer.keys.store import KeyStore
 from issuer.wiring import build_services
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.support import issuer_client, issuer_settings
 
 pytestmark = pytest.mark.usefixtures("database")

@@ -18,7 +18,8 @@ from issuer.keys.keyring import NoSigningKey
 from issuer.keys.schedule import ACTIVATION_MARGIN, IMMEDIATE_SKEW, KeyState
 from issuer.services import IssuerServices
 from issuer.wiring import build_services
-from jwtkit._clock import FakeClock, system_clock
+from jwtkit import system_clock
+from jwtkit.testing import FakeClock
 from tests.support import issuer_client, issuer_settings
 
 pytestmark = pytest.mark.usefixtures("database")

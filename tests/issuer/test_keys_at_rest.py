@@ -16,8 +16,8 @@ from issuer.keys.wrapping import PREFIX
 from issuer.store.db import session
 from issuer.store.models import KeyEncryptionRow, SigningKeyRow
 from issuer.wiring import build_services, open_database
-from jwtkit._clock import FakeClock
-from jwtkit._jwk import rsa_public_jwk
+from jwtkit.contract import rsa_public_jwk
+from jwtkit.testing import FakeClock
 from tests.support import issuer_settings
 
 pytestmark = pytest.mark.usefixtures("database")

@@ -13,7 +13,7 @@ from issuer.sign_in.throttle import LoginThrottle, Throttled, ThrottlePolicy
 from issuer.store.db import session
 from issuer.store.models import LoginFailureRow
 from issuer.wiring import open_database, throttle_policy
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.support import issuer_settings
 
 pytestmark = pytest.mark.usefixtures("database")

@@ -11,7 +11,7 @@ import pytest
 
 from issuer.api.form import FORM_CONTENT_TYPE
 from issuer.config import IssuerSettings
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.support import issuer_client, issuer_settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]

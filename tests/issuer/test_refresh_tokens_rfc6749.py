@@ -11,7 +11,7 @@ from issuer.config import IssuerSettings
 from issuer.errors import InvalidGrant
 from issuer.services import IssuerServices
 from issuer.sessions.refresh_tokens import RACE_WINDOW
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.support import issuer_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]

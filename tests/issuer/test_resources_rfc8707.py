@@ -8,7 +8,7 @@ import pytest
 
 from issuer.cli.main import main
 from issuer.config import IssuerSettings
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.support import basic_auth, issuer_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]

@@ -6,7 +6,7 @@ import pytest
 
 from issuer.config import IssuerSettings
 from issuer.services import IssuerServices
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.support import basic_auth, issuer_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]

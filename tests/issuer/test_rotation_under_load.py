@@ -7,7 +7,7 @@ import pytest
 
 from issuer.app import create_app as create_issuer_app
 from jwtkit import AccessTokenVerifier
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from resource_api.app import create_app as create_resource_app
 from resource_api.config import ResourceApiSettings
 from tests.support import issuer_settings, password_token, running

@@ -16,7 +16,7 @@ from issuer.cli.main import main
 from issuer.store.models import Base
 from issuer.store.schema import SchemaOutdated, current_revision, head_revision
 from issuer.wiring import build_services, database_engine, open_database
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.support import ROOT, issuer_settings
 
 pytestmark = pytest.mark.usefixtures("database")

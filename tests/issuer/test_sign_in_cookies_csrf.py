@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 from issuer.api.query_limit import QueryLimit
 from issuer.services import IssuerServices
 from issuer.store.secrets import IssuerSecrets
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.issuer.sign_in import (
     REDIRECT,
     code_flow_issuer,

@@ -15,7 +15,7 @@ import pytest
 from issuer.cli.main import main
 from issuer.services import IssuerServices
 from issuer.sessions.refresh_tokens import token_hash
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.issuer.sign_in import (
     code_flow_issuer,
     exchange,

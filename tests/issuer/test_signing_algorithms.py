@@ -11,9 +11,8 @@ import pytest
 from issuer.config import IssuerSettings
 from issuer.wiring import build_services
 from jwtkit import AccessTokenVerifier, JwksCache
-from jwtkit._clock import FakeClock
-from jwtkit._jwk import thumbprint
-from jwtkit._signatures import SUPPORTED
+from jwtkit.contract import ALGORITHMS, thumbprint
+from jwtkit.testing import FakeClock
 from tests.support import ISSUER, issuer_client, issuer_settings, password_token
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
@@ -36,7 +35,7 @@ def settings_for(data: Path, algorithm: str, **overrides: object) -> IssuerSetti
     )
 
 
-@pytest.mark.parametrize("algorithm", SUPPORTED)
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 async def test_tokens_and_keys_follow_the_setting(
     tmp_path: Path, clock: FakeClock, algorithm: str
 ) -> None:

@@ -17,7 +17,7 @@ from issuer.app import create_app
 from issuer.cli.main import main
 from issuer.config import IssuerSettings
 from issuer.services import IssuerServices
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.support import issuer_settings, running
 from tests.waiting import until
 

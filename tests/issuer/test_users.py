@@ -13,7 +13,7 @@ from issuer.config import IssuerSettings
 from issuer.store.db import session
 from issuer.store.models import UserRow
 from issuer.wiring import build_services
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.support import issuer_settings
 
 pytestmark = pytest.mark.usefixtures("database")

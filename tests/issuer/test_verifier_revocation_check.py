@@ -18,7 +18,7 @@ from jwtkit import (
     RevocationCheck,
     add_bearer_error_handlers,
 )
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.support import ISSUER, issuer_client, running
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
@@ -112,7 +112,7 @@ async def test_issuer_that_cannot_answer_is_503(clock: FakeClock) -> None:
         f"{ISSUER}/introspect", "api", "x", transport=httpx.MockTransport(refuse), clock=clock
     )
     principal = Principal("u", "alice", frozenset(), "default", "j", clock() + 60, {})
-    from jwtkit._errors import RevocationUnavailable
+    from jwtkit import RevocationUnavailable
 
     async with check:
         with pytest.raises(RevocationUnavailable):

@@ -3,7 +3,7 @@
 import pytest
 
 from issuer.config import IssuerSettings
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.support import issuer_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]

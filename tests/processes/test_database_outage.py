@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests import postgres
 from tests.support import issuer_client, issuer_settings
 

@@ -12,7 +12,7 @@ import httpx
 import jwt
 import pytest
 
-from jwtkit._signatures import SUPPORTED
+from jwtkit.contract import ALGORITHMS
 from tests.support import (
     free_port,
     issuer_process_env,
@@ -52,7 +52,7 @@ def jose(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | None]:
     yield folder
 
 
-@pytest.mark.parametrize("algorithm", SUPPORTED)
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_independent_libraries_verify_every_algorithm(
     tmp_path: Path, algorithm: str, jose: Path | None
 ) -> None:

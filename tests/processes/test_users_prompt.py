@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from issuer.wiring import build_services
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.support import CHEAP_ARGON2, ROOT, issuer_settings
 
 pytestmark = pytest.mark.slow

@@ -10,8 +10,7 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from jwtkit._clock import FakeClock
-from jwtkit.testing import FakeIssuer
+from jwtkit.testing import FakeClock, FakeIssuer
 from resource_api.app import create_app as create_resource_api
 from resource_api.config import ResourceApiSettings
 from tests.support import (

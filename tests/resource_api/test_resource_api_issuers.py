@@ -9,8 +9,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from jwtkit._clock import FakeClock
-from jwtkit.testing import FakeIssuer
+from jwtkit.testing import FakeClock, FakeIssuer
 from resource_api.app import create_app
 from resource_api.config import ResourceApiSettings
 from tests.support import running

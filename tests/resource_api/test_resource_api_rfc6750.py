@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from resource_api.app import create_app
 from resource_api.config import ResourceApiSettings
 from tests.support import ISSUER, b64, running

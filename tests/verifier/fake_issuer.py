@@ -10,8 +10,7 @@ from typing import Any
 
 import httpx
 
-from jwtkit._clock import FakeClock
-from jwtkit.testing import FakeIssuer
+from jwtkit.testing import FakeClock, FakeIssuer
 from tests.basics import ISSUER
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from jwtkit._jwk import rsa_public_jwk, rsa_thumbprint
+from jwtkit.contract import rsa_public_jwk, rsa_thumbprint
 
 VECTORS = Path(__file__).parent.parent / "vectors"
 

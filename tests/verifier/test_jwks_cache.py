@@ -15,7 +15,7 @@ from jwtkit import (
     JwksPolicy,
     KeysUnavailable,
 )
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.basics import ISSUER
 from tests.verifier.fake_issuer import FakeSleep, FaultyIssuer
 from tests.waiting import until

@@ -9,8 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from jwtkit.__main__ import main
-from jwtkit._clock import FakeClock
-from jwtkit.testing import FakeIssuer
+from jwtkit.testing import FakeClock, FakeIssuer
 from tests.basics import ROOT, free_port
 
 ISSUER = "https://issuer.test"

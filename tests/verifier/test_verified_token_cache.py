@@ -13,7 +13,7 @@ from jwtkit import (
     VerifiedTokenCache,
 )
 from jwtkit import _signatures as signatures
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.basics import ISSUER
 from tests.verifier.fake_issuer import FaultyIssuer
 from tests.verifier.test_jwks_cache import never

@@ -13,15 +13,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, rsa
 
 from jwtkit import AccessTokenVerifier, InvalidToken, JwksCache, TrustedIssuer
-from jwtkit._clock import FakeClock
-from jwtkit._jwk import b64url, public_jwk
-from jwtkit._signatures import SUPPORTED
-from jwtkit.testing import FakeIssuer, sign
+from jwtkit.contract import ALGORITHMS, b64url, public_jwk
+from jwtkit.testing import FakeClock, FakeIssuer, sign
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=SUPPORTED)
+@pytest.fixture(params=ALGORITHMS)
 def issuer(request: pytest.FixtureRequest, clock: FakeClock) -> FakeIssuer:
     return FakeIssuer(f"https://{request.param.lower()}.test", algorithm=request.param, clock=clock)
 
@@ -29,7 +27,7 @@ def issuer(request: pytest.FixtureRequest, clock: FakeClock) -> FakeIssuer:
 @pytest.fixture
 async def every_algorithm(issuer: FakeIssuer) -> AsyncIterator[AccessTokenVerifier]:
     """A verifier allowing all four: only the key decides which one a token may use."""
-    async with issuer.verifier(algorithms=SUPPORTED) as verifier:
+    async with issuer.verifier(algorithms=ALGORITHMS) as verifier:
         yield verifier
 
 
@@ -50,7 +48,7 @@ async def test_each_algorithm_verifies_when_allowed(issuer: FakeIssuer) -> None:
 
 
 async def test_each_algorithm_is_refused_when_not_allowed(issuer: FakeIssuer) -> None:
-    others = [alg for alg in SUPPORTED if alg != issuer.algorithm]
+    others = [alg for alg in ALGORITHMS if alg != issuer.algorithm]
     async with issuer.verifier(algorithms=others) as verifier:
         assert "algorithm is not allowed" in await refused(verifier, issuer.token())
 
@@ -60,7 +58,7 @@ async def test_rfc8725_a_token_alg_other_than_its_keys_is_refused(
 ) -> None:
     """Every cross pair: an RS256 key with an ES256 header, an EC key with an EdDSA header,
     an RSA key for PS256 with an RS256 header, … (signed by the right key, even)."""
-    for header_alg in SUPPORTED:
+    for header_alg in ALGORITHMS:
         if header_alg != issuer.algorithm:
             token = issuer.token(header={"alg": header_alg})
             assert "not its key's" in await refused(every_algorithm, token), header_alg
@@ -71,7 +69,7 @@ async def test_rfc8725_rs256_signature_under_a_ps256_key_is_refused(clock: FakeC
     ps = FakeIssuer("https://ps.test", algorithm="PS256", clock=clock)
     key = ps.keys[ps.signing_kid]
     header = {"alg": "RS256", "typ": "at+jwt", "kid": ps.signing_kid}
-    async with ps.verifier(algorithms=SUPPORTED) as verifier:
+    async with ps.verifier(algorithms=ALGORITHMS) as verifier:
         token = sign(header, claims_of(ps), key, "RS256")
         assert "not its key's" in await refused(verifier, token)
 
@@ -133,8 +131,8 @@ async def test_key_size_and_curve_minimums(clock: FakeClock, weak: str) -> None:
         return {"keys": [*published()["keys"], jwk]}
 
     fake.jwks = with_weak_key  # type: ignore[method-assign]
-    async with fake.verifier(algorithms=SUPPORTED) as verifier:
-        for alg in SUPPORTED:
+    async with fake.verifier(algorithms=ALGORITHMS) as verifier:
+        for alg in ALGORITHMS:
             token = _signed_anyhow({"alg": alg, "typ": "at+jwt", "kid": "weak"}, fake, key)
             assert "unknown key" in await refused(verifier, token)
         assert not verifier.jwks.knows("weak")
@@ -160,7 +158,7 @@ async def test_ed448_and_mismatched_jwk_alg_are_not_loaded(clock: FakeClock) -> 
     ]
     published = fake.jwks
     fake.jwks = lambda: {"keys": [*published()["keys"], *extra]}  # type: ignore[method-assign]
-    async with fake.verifier(algorithms=SUPPORTED) as verifier:
+    async with fake.verifier(algorithms=ALGORITHMS) as verifier:
         await verifier.verify(fake.token())  # the good key still works
         for kid in ("ed448", "ec-says-rs256", "ec-says-eddsa"):
             assert not verifier.jwks.knows(kid)

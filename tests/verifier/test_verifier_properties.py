@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jwtkit import AccessTokenVerifier, InvalidToken, JwksCache
-from jwtkit._clock import FakeClock
+from jwtkit.testing import FakeClock
 from tests.basics import ISSUER
 from tests.verifier.fake_issuer import FaultyIssuer
 

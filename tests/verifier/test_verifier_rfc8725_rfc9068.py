@@ -13,10 +13,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from jwtkit import AccessTokenVerifier, InvalidToken, JwksCache, JwksPolicy
-from jwtkit._clock import FakeClock
-from jwtkit._jwk import PrivateKey, public_jwk
-from jwtkit._signatures import SUPPORTED
-from jwtkit.testing import FakeIssuer
+from jwtkit.contract import ALGORITHMS, PrivateKey, public_jwk
+from jwtkit.testing import FakeClock, FakeIssuer
 from jwtkit.testing import sign as forge
 from tests.basics import ISSUER, b64
 from tests.verifier.fake_issuer import FaultyIssuer
@@ -25,7 +23,7 @@ pytestmark = pytest.mark.anyio
 
 
 # Every rule, for every signing algorithm.
-@pytest.fixture(params=SUPPORTED)
+@pytest.fixture(params=ALGORITHMS)
 def algorithm(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

@@ -12,8 +12,7 @@ from jwtkit import (
     KeysUnavailable,
     TrustedIssuer,
 )
-from jwtkit._clock import FakeClock
-from jwtkit.testing import FakeIssuer
+from jwtkit.testing import FakeClock, FakeIssuer
 
 pytestmark = pytest.mark.anyio
 

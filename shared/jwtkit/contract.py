@@ -1,13 +1,29 @@
-"""JSON Web Key helpers for signing keys (RFC 7517; RSA: RFC 7518 §6.3; EC: RFC 7518 §6.2;
-OKP Ed25519: RFC 8037), each with its RFC 7638 thumbprint as `kid`."""
+"""The token contract, defined once for the issuer that writes tokens and the verifier that
+checks them: the signing algorithms and their keys as JSON Web Keys (RFC 7517; RSA: RFC 7518
+§6.3; EC: RFC 7518 §6.2; OKP Ed25519: RFC 8037, each with its RFC 7638 thumbprint as `kid`),
+and the access token's `typ` and required claims (RFC 9068)."""
 
 import base64
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+# The asymmetric algorithms we sign and verify with; never HS* (a public key as a secret)
+# nor none.
+ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
+# The one algorithm a verifier accepts unless configured otherwise (RFC 8725 §3.1: pinned).
+DEFAULT_ALGORITHM = "RS256"
+MIN_RSA_BITS = 2048
+# RFC 9068 §2.1: access tokens MUST carry typ "at+jwt" (written without "application/").
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105  # a media type, not a secret
+# RFC 9068 §4: typ MUST be "at+jwt" or "application/at+jwt" (media types compare without case).
+ACCEPTED_ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+# RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat and jti are REQUIRED in an access token.
+REQUIRED_CLAIMS = ("iss", "exp", "aud", "sub", "client_id", "iat", "jti")
 
 Jwk = dict[str, Any]
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
@@ -86,3 +102,17 @@ def generate_private_key(algorithm: str) -> PrivateKey:
     if algorithm == "EdDSA":
         return ed25519.Ed25519PrivateKey.generate()
     raise ValueError(f"unsupported signing algorithm {algorithm}")
+
+
+def key_algorithm(jwk: Mapping[str, Any]) -> str | None:
+    """The one algorithm a JWK may verify, from its type and curve; None when it names none
+    we support, or when its `alg` disagrees with its type."""
+    kty, crv, alg = jwk.get("kty"), jwk.get("crv"), jwk.get("alg")
+    if kty == "RSA":
+        # An RSA key without `alg` could serve RS256 or PS256: RS256, the JOSE default.
+        return alg if alg in ("RS256", "PS256") else ("RS256" if alg is None else None)
+    if kty == "EC" and crv == "P-256" and alg in (None, "ES256"):
+        return "ES256"
+    if kty == "OKP" and crv == "Ed25519" and alg in (None, "EdDSA", "Ed25519"):
+        return "EdDSA"
+    return None
