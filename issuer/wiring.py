@@ -92,12 +92,14 @@ def key_lifecycle(
     )
 
 
-def user_store(settings: IssuerSettings, engine: Engine, clock: Clock) -> UserStore:
-    return UserStore(engine, password_hasher(settings), clock)
+def user_store(settings: IssuerSettings, engine: Engine, *, clock: Clock) -> UserStore:
+    return UserStore(engine, hasher=password_hasher(settings), clock=clock)
 
 
 def refresh_tokens(settings: IssuerSettings, engine: Engine) -> RefreshTokens:
-    return RefreshTokens(engine, settings.refresh_token_ttl, settings.refresh_token_max_age)
+    return RefreshTokens(
+        engine, ttl=settings.refresh_token_ttl, max_age=settings.refresh_token_max_age
+    )
 
 
 def throttle_policy(settings: IssuerSettings) -> ThrottlePolicy:
@@ -143,11 +145,11 @@ def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
     """Opens the database and the stores; blocking, so run it in a thread from async code."""
     engine = open_database(settings)
     keyring = KeyRing(key_lifecycle(settings, engine), clock, settings.key_stale_after)
-    users = user_store(settings, engine, clock)
+    users = user_store(settings, engine, clock=clock)
     throttle = login_throttle(settings, engine)
     limiter = HashLimiter(
-        settings.password_check_concurrency(),
-        settings.hash_queue_timeout,
+        concurrency=settings.password_check_concurrency(),
+        queue_timeout=settings.hash_queue_timeout,
         estimate=users.hash_seconds,
     )
     clients = client_store(engine, clock)
@@ -160,9 +162,9 @@ def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
         keyring=keyring,
         throttle=throttle,
         limiter=limiter,
-        login=PasswordLogin(users, throttle, limiter, clock),
+        login=PasswordLogin(users=users, throttle=throttle, limiter=limiter, clock=clock),
         clients=clients,
-        client_auth=ClientAuthenticator(clients, engine, settings),
+        client_auth=ClientAuthenticator(store=clients, engine=engine, settings=settings),
         resources=resource_store(engine),
         refresh_tokens=sessions,
         token_status=TokenStatus(engine, keyring, sessions, users, settings.url),

@@ -121,7 +121,7 @@ def _users(args: argparse.Namespace, settings: IssuerSettings) -> int:
         cleared = login_throttle(settings, engine).unlock(args.name)
         print(f"unlocked {args.name} ({cleared} failed attempts cleared)")
         return 0
-    users = user_store(settings, engine, time.time)
+    users = user_store(settings, engine, clock=time.time)
     if args.action == "add":
         scopes = frozenset(args.scopes or settings.default_scopes)
         unknown = scopes - set(settings.scopes)
