@@ -10,9 +10,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from issuer.api import authorize, health, logout, token, token_status, wellknown
+from issuer.api.errors import oauth_error_response
 from issuer.api.query_limit import QueryLimit
 from issuer.config import IssuerSettings
-from issuer.errors import OAuthError, oauth_error_response
+from issuer.errors import OAuthError
 from issuer.metrics import observe_keys
 from issuer.services import IssuerServices
 from issuer.wiring import add_demo_users, build_services

@@ -1,4 +1,5 @@
-"""RFC 6749 §5.2 errors, raised by the token endpoint and turned into responses in one place.
+"""RFC 6749 §5.2 errors, raised by domain code and the endpoints, turned into responses in one
+place at the HTTP edge (issuer/api/errors.py). Nothing here imports a web framework.
 
 OAuthError
 ├── InvalidRequest          400  missing, repeated or malformed parameter
@@ -21,9 +22,6 @@ characters anyway. The response edge enforces that character set as a last line 
 import math
 import re
 from typing import ClassVar
-
-from fastapi import Request
-from fastapi.responses import JSONResponse
 
 # RFC 6749 §5.1: token responses, and so error responses, must not be cached.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -103,20 +101,3 @@ def safe_description(description: str) -> str:
 def retry_after_header(seconds: float | None) -> str:
     """Whole seconds, at least 1 (RFC 9110 §10.2.3 delay-seconds)."""
     return str(max(1, math.ceil(DEFAULT_RETRY_AFTER if seconds is None else seconds)))
-
-
-async def oauth_error_response(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, OAuthError)
-    headers = dict(NO_STORE)
-    if exc.basic_challenge:
-        # RFC 6749 §5.2: 401 with the scheme the client used.
-        # The configured issuer URL, never the request's Host header (the client's words).
-        realm = request.app.state.services.settings.url
-        headers["WWW-Authenticate"] = f'Basic realm="{realm}", charset="UTF-8"'
-    if exc.status_code in (429, 503):
-        headers["Retry-After"] = retry_after_header(exc.retry_after)
-    return JSONResponse(
-        {"error": exc.error, "error_description": safe_description(exc.description)},
-        status_code=exc.status_code,
-        headers=headers,
-    )

@@ -1,9 +1,8 @@
-"""The long-lived objects a running issuer holds, built by `issuer.wiring`."""
+"""The long-lived objects a running issuer holds, built by keyword in `issuer.wiring`; the
+endpoints get them through `issuer.api.dependencies.Services`."""
 
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import Depends, Request
 from sqlalchemy import Engine
 
 from issuer.accounts.users import UserStore
@@ -23,7 +22,7 @@ from issuer.tokens.status import TokenStatus
 from jwtkit import Clock
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class IssuerServices:
     settings: IssuerSettings
     clock: Clock
@@ -41,11 +40,3 @@ class IssuerServices:
     authorization_codes: AuthorizationCodes
     sign_in_sessions: SignInSessions
     issuer_secrets: IssuerSecrets
-
-
-def get_services(request: Request) -> IssuerServices:
-    services: IssuerServices = request.app.state.services
-    return services
-
-
-Services = Annotated[IssuerServices, Depends(get_services)]

@@ -1,5 +1,10 @@
 """Building the issuer's objects from settings: one place that the app, the CLI and the tests
-share, so that the CLI never imports the web app to reach a store."""
+share, so that the CLI never imports the web app to reach a store.
+
+`build_services` is the whole graph, for a running issuer (the app's lifespan, the tests); the
+smaller builders are the parts a CLI command needs alone (the database, the users, the keys,
+the clients, the resources, the sessions), so that no command builds a store itself. Nothing
+here imports a web framework (tests/issuer/test_layout.py)."""
 
 import contextlib
 import logging
@@ -61,15 +66,20 @@ def key_schedule(settings: IssuerSettings) -> Schedule:
 def key_store(settings: IssuerSettings, engine: Engine, *, upgrade: bool = True) -> KeyStore:
     """The key store, its passphrase checked (KeyDecryptionFailed when it cannot read the keys)
     and, with `upgrade`, keys in the first release's form rewrapped."""
-    passphrase = settings.passphrase()
-    if passphrase is None:
+    store = unopened_key_store(settings, engine)
+    if not store.encrypted:
         logger.warning(
             "ISSUER_KEY_PASSPHRASE is not set: private signing keys are stored UNENCRYPTED. "
             "Set it (or ISSUER_KEY_PASSPHRASE_FILE) outside local development."
         )
-    store = KeyStore(engine, passphrase, settings.key_size)
     store.open(upgrade=upgrade)
     return store
+
+
+def unopened_key_store(settings: IssuerSettings, engine: Engine) -> KeyStore:
+    """The key store, its passphrase not checked: for `keys rewrap`, which moves the keys to
+    ISSUER_KEY_PASSPHRASE from the old passphrase, so they need not be readable under it yet."""
+    return KeyStore(engine, settings.passphrase(), settings.key_size)
 
 
 def key_lifecycle(
@@ -82,12 +92,14 @@ def key_lifecycle(
     )
 
 
-def user_store(settings: IssuerSettings, engine: Engine, clock: Clock) -> UserStore:
-    return UserStore(engine, password_hasher(settings), clock)
+def user_store(settings: IssuerSettings, engine: Engine, *, clock: Clock) -> UserStore:
+    return UserStore(engine, hasher=password_hasher(settings), clock=clock)
 
 
 def refresh_tokens(settings: IssuerSettings, engine: Engine) -> RefreshTokens:
-    return RefreshTokens(engine, settings.refresh_token_ttl, settings.refresh_token_max_age)
+    return RefreshTokens(
+        engine, ttl=settings.refresh_token_ttl, max_age=settings.refresh_token_max_age
+    )
 
 
 def throttle_policy(settings: IssuerSettings) -> ThrottlePolicy:
@@ -117,39 +129,48 @@ def user_sessions(settings: IssuerSettings, engine: Engine) -> UserSessions:
     )
 
 
+def login_throttle(settings: IssuerSettings, engine: Engine) -> LoginThrottle:
+    return LoginThrottle(engine, throttle_policy(settings))
+
+
+def client_store(engine: Engine, clock: Clock) -> ClientStore:
+    return ClientStore(engine, clock)
+
+
+def resource_store(engine: Engine) -> ResourceStore:
+    return ResourceStore(engine)
+
+
 def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
     """Opens the database and the stores; blocking, so run it in a thread from async code."""
     engine = open_database(settings)
     keyring = KeyRing(key_lifecycle(settings, engine), clock, settings.key_stale_after)
-    users = user_store(settings, engine, clock)
-    throttle = LoginThrottle(engine, throttle_policy(settings))
+    users = user_store(settings, engine, clock=clock)
+    throttle = login_throttle(settings, engine)
     limiter = HashLimiter(
-        settings.password_check_concurrency(),
-        settings.hash_queue_timeout,
+        concurrency=settings.password_check_concurrency(),
+        queue_timeout=settings.hash_queue_timeout,
         estimate=users.hash_seconds,
     )
-    login = PasswordLogin(users, throttle, limiter, clock)
-    clients = ClientStore(engine, clock)
-    client_auth = ClientAuthenticator(clients, engine, settings)
-    resources = ResourceStore(engine)
+    clients = client_store(engine, clock)
     sessions = refresh_tokens(settings, engine)
     return IssuerServices(
-        settings,
-        clock,
-        engine,
-        users,
-        keyring,
-        throttle,
-        limiter,
-        login,
-        clients,
-        client_auth,
-        resources,
-        sessions,
-        TokenStatus(engine, keyring, sessions, users, settings.url),
-        AuthorizationCodes(engine, sessions),
-        sign_in_sessions(settings, engine),
-        IssuerSecrets(engine, clock),
+        settings=settings,
+        clock=clock,
+        engine=engine,
+        users=users,
+        keyring=keyring,
+        throttle=throttle,
+        limiter=limiter,
+        login=PasswordLogin(users=users, throttle=throttle, limiter=limiter, clock=clock),
+        clients=clients,
+        client_auth=ClientAuthenticator(store=clients, engine=engine, settings=settings),
+        resources=resource_store(engine),
+        refresh_tokens=sessions,
+        token_status=TokenStatus(engine, keyring, sessions, users, settings.url),
+        authorization_codes=AuthorizationCodes(engine, sessions),
+        sign_in_sessions=sign_in_sessions(settings, engine),
+        issuer_secrets=IssuerSecrets(engine, clock),
     )
 
 

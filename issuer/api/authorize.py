@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from issuer.accounts.users import User
+from issuer.api.dependencies import Services
 from issuer.api.documented import html_pages
 from issuer.api.form import read_form
 from issuer.api.sign_in_pages import (
@@ -40,7 +41,7 @@ from issuer.grants.authorization_request import (
     validate,
 )
 from issuer.grants.scopes import granted_scopes, within_client
-from issuer.services import IssuerServices, Services
+from issuer.services import IssuerServices
 from issuer.sign_in.client_address import client_address
 
 router = APIRouter()

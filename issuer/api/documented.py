@@ -1,6 +1,6 @@
 """What each endpoint answers, for the OpenAPI document: the RFC 6749 error body, the token
 response, and the HTML pages of the browser sign-in. Documentation only: the endpoints build
-their responses themselves (issuer/errors.py, issuer/api/authorize.py)."""
+their responses themselves (issuer/api/errors.py, issuer/api/authorize.py)."""
 
 from typing import Any
 

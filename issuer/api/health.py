@@ -4,7 +4,7 @@ import anyio.to_thread
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from issuer.services import Services
+from issuer.api.dependencies import Services
 from issuer.store.db import database_reachable
 
 router = APIRouter()

@@ -11,12 +11,13 @@ import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from issuer.api.dependencies import Services
 from issuer.api.documented import html_pages
 from issuer.api.form import read_form
 from issuer.api.sign_in_pages import Cookies, csrf_form, csrf_valid, page
 from issuer.clients.redirect_uris import matches, parses
 from issuer.errors import OAuthError
-from issuer.services import IssuerServices, Services
+from issuer.services import IssuerServices
 
 router = APIRouter()
 

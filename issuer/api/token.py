@@ -14,6 +14,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from issuer.api.dependencies import Services
 from issuer.api.documented import TokenResponse, oauth_errors
 from issuer.api.form import FORM_CONTENT_TYPE, read_form
 from issuer.clients.authentication import presented_credentials
@@ -34,7 +35,7 @@ from issuer.grants.password import password_grant
 from issuer.grants.refresh_token import refresh_token_grant
 from issuer.keys.keyring import NoSigningKey
 from issuer.metrics import TOKEN_LATENCY, TOKEN_REQUESTS, UNKNOWN_GRANT
-from issuer.services import IssuerServices, Services
+from issuer.services import IssuerServices
 from issuer.sign_in.client_address import client_address
 from issuer.tokens.access_tokens import access_token_claims, sign_access_token
 

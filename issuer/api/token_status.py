@@ -2,7 +2,8 @@
 
 Both authenticate the client as /token does. Revocation answers 200 whatever the token was
 (§2.2: an invalid token is no error). Introspection is for confidential clients registered for
-it (`clients add … --grant introspection`): a resource server's own client.
+it (`clients add … --grant introspection`): a resource server's own client. A failing database
+is 503 temporarily_unavailable on both (their routes are `OAuthRoute`s).
 """
 
 from typing import Any
@@ -10,9 +11,10 @@ from typing import Any
 import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import SQLAlchemyError
 
+from issuer.api.dependencies import Services
 from issuer.api.documented import oauth_errors
+from issuer.api.errors import OAuthRoute
 from issuer.api.form import FORM_CONTENT_TYPE, read_form
 from issuer.clients.authentication import presented_credentials
 from issuer.clients.registry import INTROSPECTION, Client
@@ -20,12 +22,11 @@ from issuer.errors import (
     NO_STORE,
     InvalidClient,
     InvalidRequest,
-    TemporarilyUnavailable,
     UnauthorizedClient,
 )
-from issuer.services import IssuerServices, Services
+from issuer.services import IssuerServices
 
-router = APIRouter()
+router = APIRouter(route_class=OAuthRoute)
 
 _FORM = {
     "requestBody": {
@@ -51,12 +52,9 @@ _FORM = {
 async def _client_and_token(request: Request, services: IssuerServices) -> tuple[Client, str]:
     form = await read_form(request)
     presented = presented_credentials(request.headers.get("authorization"), form)
-    try:
-        client = await anyio.to_thread.run_sync(
-            services.client_auth.authenticate, presented, services.clock()
-        )
-    except SQLAlchemyError:
-        raise TemporarilyUnavailable("the database is unavailable; try again shortly") from None
+    client = await anyio.to_thread.run_sync(
+        services.client_auth.authenticate, presented, services.clock()
+    )
     token = form.get("token")
     if token is None:
         raise InvalidRequest("token is required")
@@ -76,12 +74,9 @@ async def _client_and_token(request: Request, services: IssuerServices) -> tuple
 )
 async def revoke(request: Request, services: Services) -> Response:
     client, token = await _client_and_token(request, services)
-    try:
-        await anyio.to_thread.run_sync(
-            services.token_status.revoke, token, client.client_id, services.clock()
-        )
-    except SQLAlchemyError:
-        raise TemporarilyUnavailable("the database is unavailable; try again shortly") from None
+    await anyio.to_thread.run_sync(
+        services.token_status.revoke, token, client.client_id, services.clock()
+    )
     return Response(status_code=200, headers=NO_STORE)
 
 
@@ -101,10 +96,7 @@ async def introspect(request: Request, services: Services) -> JSONResponse:
         raise InvalidClient("introspection needs client authentication", basic_challenge=True)
     if INTROSPECTION not in client.grants:
         raise UnauthorizedClient("this client is not registered for introspection")
-    try:
-        answer: dict[str, Any] = await anyio.to_thread.run_sync(
-            services.token_status.introspect, token, services.clock()
-        )
-    except SQLAlchemyError:
-        raise TemporarilyUnavailable("the database is unavailable; try again shortly") from None
+    answer: dict[str, Any] = await anyio.to_thread.run_sync(
+        services.token_status.introspect, token, services.clock()
+    )
     return JSONResponse(answer, headers=NO_STORE)

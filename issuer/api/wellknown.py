@@ -5,10 +5,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from issuer.api.dependencies import Services
 from issuer.api.token import enabled_grants
 from issuer.clients.authentication import ASSERTION_ALGORITHMS, AUTH_METHODS
 from issuer.config import IssuerSettings
-from issuer.services import Services
 
 router = APIRouter()
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from issuer.clients.registry import Client, ClientError, ClientStore
 from issuer.config import IssuerSettings
-from issuer.wiring import open_database
+from issuer.wiring import client_store, open_database
 from jwtkit import system_clock
 from service_runtime.settings import parse_duration
 
@@ -73,7 +73,7 @@ def _print(value: dict[str, Any] | list[dict[str, Any]]) -> None:
 
 
 def run_clients(args: argparse.Namespace, settings: IssuerSettings) -> int:
-    store = ClientStore(open_database(settings), system_clock)
+    store = client_store(open_database(settings), system_clock)
     if args.action == "add":
         return _add(args, settings, store)
     if args.action == "list":

@@ -20,14 +20,15 @@ from issuer.cli.sessions import add_sessions_commands, describe_ended, run_sessi
 from issuer.clients.registry import ClientError
 from issuer.config import IssuerSettings
 from issuer.keys import schedule as sched
-from issuer.keys.store import KeyDecryptionFailed, KeyNotFound, KeyStore
+from issuer.keys.store import KeyDecryptionFailed, KeyNotFound
 from issuer.sessions.user_sessions import UserSessions
-from issuer.sign_in.throttle import LoginThrottle
 from issuer.store.schema import SchemaOutdated, current_revision, head_revision, upgrade
 from issuer.wiring import (
     database_engine,
     key_lifecycle,
+    login_throttle,
     open_database,
+    unopened_key_store,
     user_sessions,
     user_store,
 )
@@ -117,10 +118,10 @@ def _in(timestamp: float, now: float) -> str:
 def _users(args: argparse.Namespace, settings: IssuerSettings) -> int:
     engine = open_database(settings)
     if args.action == "unlock":
-        cleared = LoginThrottle(engine).unlock(args.name)
+        cleared = login_throttle(settings, engine).unlock(args.name)
         print(f"unlocked {args.name} ({cleared} failed attempts cleared)")
         return 0
-    users = user_store(settings, engine, time.time)
+    users = user_store(settings, engine, clock=time.time)
     if args.action == "add":
         scopes = frozenset(args.scopes or settings.default_scopes)
         unknown = scopes - set(settings.scopes)
@@ -213,7 +214,7 @@ def _keys(args: argparse.Namespace, settings: IssuerSettings) -> int:
 
 
 def _rewrap(settings: IssuerSettings, engine: Engine) -> int:
-    store = KeyStore(engine, settings.passphrase(), settings.key_size)
+    store = unopened_key_store(settings, engine)
     count = store.rewrap(settings.old_passphrase())
     target = "ISSUER_KEY_PASSPHRASE" if store.encrypted else "no passphrase (UNENCRYPTED)"
     print(f"rewrapped {count} private keys under {target}; restart every issuer process with it")

@@ -2,9 +2,9 @@
 
 import argparse
 
-from issuer.clients.resources import ResourceError, ResourceStore
+from issuer.clients.resources import ResourceError
 from issuer.config import IssuerSettings
-from issuer.wiring import open_database
+from issuer.wiring import open_database, resource_store
 
 
 def add_resources_commands(
@@ -22,7 +22,7 @@ def add_resources_commands(
 
 
 def run_resources(args: argparse.Namespace, settings: IssuerSettings) -> int:
-    store = ResourceStore(open_database(settings))
+    store = resource_store(open_database(settings))
     if args.action == "add":
         scopes = frozenset(args.scopes or ())
         unknown = scopes - set(settings.scopes)

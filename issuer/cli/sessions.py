@@ -44,7 +44,7 @@ def describe_ended(ended: Ended) -> str:
 def run_sessions(args: argparse.Namespace, settings: IssuerSettings) -> int:
     engine = open_database(settings)
     sessions = user_sessions(settings, engine)
-    users = user_store(settings, engine, time.time)
+    users = user_store(settings, engine, clock=time.time)
     now = time.time()
     user_id = None
     if args.user is not None:

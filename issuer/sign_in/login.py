@@ -15,13 +15,13 @@ from functools import partial
 from typing import Any, TypeVar
 
 import anyio.to_thread
-from sqlalchemy.exc import SQLAlchemyError
 
 from issuer.accounts.users import MAX_PASSWORD_LENGTH, StoredCredentials, User, UserStore
 from issuer.errors import InvalidGrant, TemporarilyUnavailable, TooManyAttempts
 from issuer.metrics import PASSWORD_CHECKS_IN_FLIGHT, PASSWORD_CHECKS_REJECTED, THROTTLED
 from issuer.sign_in.hash_limiter import HashLimiter, PasswordChecksBusy
 from issuer.sign_in.throttle import Attempt, LoginThrottle, Throttled
+from issuer.store.failures import unavailable_when_the_database_fails
 from jwtkit import Clock
 
 logger = logging.getLogger("issuer.login")  # the name logs have always carried
@@ -43,13 +43,12 @@ class PasswordLogin:
     async def authenticate(self, username: str, password: str, address: str) -> User:
         if len(password) > MAX_PASSWORD_LENGTH:
             raise InvalidGrant("invalid username or password")
-        try:
+        with unavailable_when_the_database_fails(
+            "the user store is unavailable; try again shortly",
+            log=logger,
+            message="the user store failed",
+        ):
             return await self._authenticate(username, password, address)
-        except SQLAlchemyError:
-            logger.exception("the user store failed")
-            raise TemporarilyUnavailable(
-                "the user store is unavailable; try again shortly"
-            ) from None
 
     async def _authenticate(self, username: str, password: str, address: str) -> User:
         try:

@@ -449,12 +449,12 @@ def test_client_changes_elsewhere_arrive_within_the_cache_lifetime(
     working in this one once its cached record is older than CACHE_SECONDS; a change made
     through a process's own store applies there at once."""
     from issuer.clients.registry import ClientStore
-    from issuer.wiring import open_database
+    from issuer.wiring import client_store, open_database
 
     engine = open_database(settings)
     monotonic = FakeClock(0)
     here = ClientStore(engine, clock, monotonic)
-    elsewhere = ClientStore(engine, clock)
+    elsewhere = client_store(engine, clock)
     _client, old = here.add(
         "billing",
         public=False,

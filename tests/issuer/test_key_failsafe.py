@@ -10,8 +10,7 @@ import pytest
 from issuer.cli.main import main
 from issuer.config import IssuerSettings
 from issuer.keys.keyring import NoSigningKey
-from issuer.keys.store import KeyStore
-from issuer.wiring import build_services
+from issuer.wiring import build_services, unopened_key_store
 from jwtkit.testing import FakeClock
 from tests.support import issuer_client, issuer_settings
 
@@ -31,7 +30,7 @@ def test_undecryptable_key_is_skipped_and_revocation_still_arrives(
     running.keyring.refresh()
     old_kid, _ = running.keyring.signing_key(clock())
 
-    KeyStore(running.engine, b"B", 2048).rewrap(b"A")
+    unopened_key_store(issuer_settings(data, key_passphrase="B"), running.engine).rewrap(b"A")
     admin = build_services(issuer_settings(data, key_passphrase="B"), clock).keyring.lifecycle
     new_kid = admin.rotate(clock(), immediately=True).key.kid
     admin.revoke(old_kid, clock())

@@ -3,6 +3,7 @@ stores, with time from the injected clock."""
 
 import httpx
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from issuer.config import IssuerSettings
 from issuer.services import IssuerServices
@@ -154,3 +155,38 @@ async def test_rfc7662_introspection_needs_a_registered_confidential_client(
         (401, "invalid_client"),
     ] == [(r.status_code, r.json()["error"]) for r in (public, worker, wrong)]
     assert public.headers["www-authenticate"].startswith("Basic")
+
+
+@pytest.mark.parametrize(
+    ("failing", "endpoint"),
+    [
+        ("client_auth.authenticate", "/revoke"),
+        ("token_status.revoke", "/revoke"),
+        ("client_auth.authenticate", "/introspect"),
+        ("token_status.introspect", "/introspect"),
+    ],
+)
+async def test_database_failure_is_503_temporarily_unavailable_not_500(
+    world: World, monkeypatch: pytest.MonkeyPatch, failing: str, endpoint: str
+) -> None:
+    """A failing database, in the client lookup or in the token's, answers RFC 6749
+    temporarily_unavailable with Retry-After, not cacheable, never a 500."""
+    tokens = await world.login()
+    owner, method = failing.split(".")
+
+    def broken(*_args: object) -> None:
+        raise OperationalError("SELECT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(getattr(world.services, owner), method, broken)
+    answer = await world.http.post(
+        endpoint, data={"token": tokens["access_token"]}, headers=world.api
+    )
+    assert (503, "5", "no-store") == (
+        answer.status_code,
+        answer.headers["retry-after"],
+        answer.headers["cache-control"],
+    )
+    assert {
+        "error": "temporarily_unavailable",
+        "error_description": "the database is unavailable; try again shortly",
+    } == answer.json()
