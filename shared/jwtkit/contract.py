@@ -145,3 +145,29 @@ def key_algorithm(jwk: Mapping[str, Any]) -> str | None:
     if kty == "OKP" and crv == "Ed25519" and alg in (None, "EdDSA", "Ed25519"):
         return "EdDSA"
     return None
+
+
+__all__ = [
+    "ACCEPTED_ACCESS_TOKEN_TYPES",
+    "ACCESS_TOKEN_TYPE",
+    "ALGORITHMS",
+    "DEFAULT_ALGORITHM",
+    "KEY_TYPES",
+    "MIN_RSA_BITS",
+    "REQUIRED_CLAIMS",
+    "RSA_ALGORITHMS",
+    "Algorithm",
+    "Jwk",
+    "PrivateKey",
+    "PublicKey",
+    "b64url",
+    "b64url_uint",
+    "check_public_key",
+    "generate_private_key",
+    "key_algorithm",
+    "key_type",
+    "public_jwk",
+    "rsa_public_jwk",
+    "rsa_thumbprint",
+    "thumbprint",
+]
