@@ -2,11 +2,14 @@
 from one trusted issuer or several.
 
 Security notes:
-- The algorithm comes from configuration (RS256) and is bound to each key when the JWKS is
-  read; the token's `alg` header only has to agree. Never take the algorithm from the token.
+- The algorithm comes from configuration (jwtkit.contract.DEFAULT_ALGORITHM unless told) and
+  is bound to each key when the JWKS is read; the token's `alg` header only has to agree.
+  Never take the algorithm from the token.
 - The token's `iss`, read before any key work, picks one of the configured issuers; a token
   naming any other is refused without a network request. Its keys come only from that
-  issuer's JWKS, by `kid`: the signature then proves the `iss` the choice was made on.
+  issuer's key source, by `kid`: the signature then proves the `iss` the choice was made on.
+- The steps and their order are jwtkit._pipeline's, the same for `verify`, BearerAuth and
+  the inspector.
 - The `jku`, `x5u`, `jwk` and `x5c` headers are never read: a token cannot point at, or
   carry, its own key.
 """
