@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from issuer.sign_in.client_address import IPNetwork, parse_networks
+from jwtkit.contract import DEFAULT_ALGORITHM, Algorithm
 from service_runtime.http_limits import HttpLimitSettings
 from service_runtime.settings import parse_duration, parse_list
 
@@ -58,7 +59,7 @@ class IssuerSettings(HttpLimitSettings, BaseSettings):
     key_publish_ahead: Seconds = 3600
     key_size: Literal[2048, 3072, 4096] = 2048  # RSA keys (RS256, PS256)
     # What new keys sign with; a change takes effect through the normal rotation.
-    signing_alg: Literal["RS256", "PS256", "ES256", "EdDSA"] = "RS256"
+    signing_alg: Algorithm = DEFAULT_ALGORITHM
     key_check_interval: Seconds = 5
     # A process whose last successful key refresh is older than this stops signing.
     key_stale_after: Seconds = 60

@@ -6,11 +6,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from jwtkit import JwksPolicy
+from jwtkit.contract import DEFAULT_ALGORITHM, Algorithm
 from service_runtime.http_limits import HttpLimitSettings
 from service_runtime.settings import parse_duration, parse_list
 
 Seconds = Annotated[float, Field(gt=0)]
-Algorithm = Literal["RS256", "PS256", "ES256", "EdDSA"]
 
 
 def _issuer_identifier(value: str) -> str:
@@ -55,7 +55,9 @@ class ResourceApiSettings(HttpLimitSettings, BaseSettings):
     # Several trusted issuers (JSON): replaces the three single-issuer settings above.
     issuers: list[TrustedIssuerSettings] | None = None
     # The signing algorithms accepted (a key's own algorithm must be one of them).
-    algorithms: Annotated[list[Algorithm], NoDecode] = Field(default=["RS256"], min_length=1)
+    algorithms: Annotated[list[Algorithm], NoDecode] = Field(
+        default=[DEFAULT_ALGORITHM], min_length=1
+    )
     leeway: float = Field(default=30, ge=0, le=60)
     realm: str = Field(default="resource-api", pattern=r'^[^"\\]+$')
 

@@ -36,10 +36,11 @@ from issuer.config import IssuerSettings
 from issuer.errors import InvalidClient, InvalidRequest
 from issuer.store.db import session
 from issuer.store.models import ClientAssertionRow
+from jwtkit.contract import ALGORITHMS
 
 AUTH_METHODS = frozenset({"none", "client_secret_basic", "client_secret_post", "private_key_jwt"})
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-ASSERTION_ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
+ASSERTION_ALGORITHMS = ALGORITHMS
 # The most an assertion may live: Okta's rule (exp at most an hour ahead), the 60 minutes of
 # FAPI 2.0, and what Authlib's PrivateKeyJWT signs by default (3,600 s).
 MAX_ASSERTION_LIFETIME = 3600

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from issuer.keys import schedule as sched
 from issuer.keys.schedule import KeyState, Schedule, SigningKey
 from issuer.keys.store import KeyNotFound, KeyRaceLost, KeyStore
+from jwtkit.contract import DEFAULT_ALGORITHM
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +22,9 @@ class Rotation:
 
 
 class KeyLifecycle:
-    def __init__(self, store: KeyStore, schedule: Schedule, algorithm: str = "RS256") -> None:
+    def __init__(
+        self, store: KeyStore, schedule: Schedule, algorithm: str = DEFAULT_ALGORITHM
+    ) -> None:
         self.store = store
         self.schedule = schedule
         self.algorithm = algorithm  # what new keys sign with (ISSUER_SIGNING_ALG)

@@ -23,7 +23,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from jwtkit.contract import Jwk
+from jwtkit.contract import DEFAULT_ALGORITHM, Jwk
 
 # An activation meant to take effect at once (the first key, or a next key every process
 # already publishes) is dated this far back, so that processes whose clocks run up to this much
@@ -61,7 +61,7 @@ class SigningKey:
     revoked_at: float | None
     destroyed_at: float | None
     has_private: bool
-    algorithm: str = "RS256"
+    algorithm: str = DEFAULT_ALGORITHM
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from issuer.keys.schedule import SigningKey
 from issuer.keys.wrapping import KdfParameters, KeyEncryptionKey, WrongPassphrase, is_wrapped
 from issuer.store.db import scrub_deleted_content, session
 from issuer.store.models import KeyEncryptionRow, SigningKeyRow
-from jwtkit.contract import PrivateKey, generate_private_key, public_jwk
+from jwtkit.contract import DEFAULT_ALGORITHM, PrivateKey, generate_private_key, public_jwk
 
 logger = logging.getLogger(__name__)
 
@@ -177,13 +177,13 @@ class KeyStore:
             return [_signing_key(row) for row in rows]
 
     def create(
-        self, generation: int, activates_at: float, now: float, algorithm: str = "RS256"
+        self,
+        generation: int,
+        activates_at: float,
+        now: float,
+        algorithm: str = DEFAULT_ALGORITHM,
     ) -> SigningKey:
-        private_key: PrivateKey
-        if algorithm in ("RS256", "PS256"):
-            private_key = rsa.generate_private_key(public_exponent=65537, key_size=self._key_size)
-        else:
-            private_key = generate_private_key(algorithm)
+        private_key = generate_private_key(algorithm, rsa_key_size=self._key_size)
         jwk = public_jwk(private_key.public_key(), algorithm)
         kid = str(jwk["kid"])
         parameters = self._kdf_parameters(create=self.encrypted)

@@ -3,13 +3,22 @@
 import functools
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from jwtkit.contract import ACCESS_TOKEN_TYPE, DEFAULT_ALGORITHM, PrivateKey, b64url
+from jwtkit.contract import (
+    ACCESS_TOKEN_TYPE,
+    ALGORITHMS,
+    DEFAULT_ALGORITHM,
+    KEY_TYPES,
+    PrivateKey,
+    b64url,
+    key_type,
+)
 
 
 def access_token_claims(
@@ -58,16 +67,42 @@ def _header_segment(kid: str, algorithm: str) -> str:
 
 
 def _signature(key: PrivateKey, algorithm: str, signing_input: bytes) -> bytes:
-    if algorithm == "RS256" and isinstance(key, rsa.RSAPrivateKey):
-        return key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
-    if algorithm == "PS256" and isinstance(key, rsa.RSAPrivateKey):
-        # RFC 7518 §3.5: MGF1 with SHA-256, a salt as long as the hash.
-        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
-        return key.sign(signing_input, pss, hashes.SHA256())
-    if algorithm == "ES256" and isinstance(key, ec.EllipticCurvePrivateKey):
-        # RFC 7518 §3.4: r || s, 32 octets each, not the DER that cryptography returns.
-        r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-    if algorithm == "EdDSA" and isinstance(key, ed25519.Ed25519PrivateKey):
-        return key.sign(signing_input)
-    raise ValueError(f"a {type(key).__name__} cannot sign {algorithm}")
+    sign = _SIGNERS.get(algorithm)
+    # The contract says which key type signs which algorithm.
+    if sign is None or KEY_TYPES[algorithm] != key_type(key):
+        raise ValueError(f"a {type(key).__name__} cannot sign {algorithm}")
+    return sign(key, signing_input)
+
+
+def _rs256(key: Any, signing_input: bytes) -> bytes:
+    signature: bytes = key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    return signature
+
+
+def _ps256(key: Any, signing_input: bytes) -> bytes:
+    # RFC 7518 §3.5: MGF1 with SHA-256, a salt as long as the hash.
+    pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+    signature: bytes = key.sign(signing_input, pss, hashes.SHA256())
+    return signature
+
+
+def _es256(key: Any, signing_input: bytes) -> bytes:
+    # RFC 7518 §3.4: r || s, 32 octets each, not the DER that cryptography returns.
+    r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def _eddsa(key: Any, signing_input: bytes) -> bytes:
+    signature: bytes = key.sign(signing_input)
+    return signature
+
+
+# One signer per algorithm of the contract (jwtkit.contract.ALGORITHMS).
+_SIGNERS: dict[str, Callable[[Any, bytes], bytes]] = {
+    "RS256": _rs256,
+    "PS256": _ps256,
+    "ES256": _es256,
+    "EdDSA": _eddsa,
+}
+if set(_SIGNERS) != set(ALGORITHMS):  # pragma: no cover - a contract change needs a signer
+    raise ImportError("issuer.tokens.access_tokens must sign exactly the contract's algorithms")

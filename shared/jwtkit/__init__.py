@@ -1,9 +1,10 @@
 """Verify RFC 9068 access tokens from one issuer or several, each JWKS fetched and cached over
-HTTP.
+HTTP (or held in memory).
 
 The public names: `AccessTokenVerifier`, `TrustedIssuer`, `JwksCache`, `JwksPolicy`,
-`Principal`, and for FastAPI `BearerAuth` (HTTP and WebSocket routes),
-`add_bearer_error_handlers` and `offered_subprotocol`.
+`KeySource`, `InMemoryJwks`, `Principal`, and for FastAPI `BearerAuth` (HTTP and WebSocket
+routes), `add_bearer_error_handlers` and `offered_subprotocol`; the token contract in
+`jwtkit.contract`, the testing kit in `jwtkit.testing`, the inspector in `python -m jwtkit`.
 """
 
 from jwtkit import contract
@@ -20,26 +21,30 @@ from jwtkit._errors import (
     VerifierError,
 )
 from jwtkit._jwks_cache import JwksCache, JwksPolicy
+from jwtkit._key_source import InMemoryJwks, KeySource
 from jwtkit._observer import VerifierObserver
 from jwtkit._principal import Principal
 from jwtkit._revocation import RevocationCheck
 from jwtkit._token_cache import VerifiedTokenCache
-from jwtkit._trusted_issuer import TrustedIssuer
+from jwtkit._trusted_issuer import ANY_AUDIENCE, TrustedIssuer
 from jwtkit._verifier import AccessTokenVerifier
 from jwtkit._websocket import Sleep, offered_subprotocol
 
 __version__ = "0.2.0"
 
 __all__ = [
+    "ANY_AUDIENCE",
     "AccessTokenVerifier",
     "BearerAuth",
     "BearerError",
     "Clock",
+    "InMemoryJwks",
     "InsufficientScope",
     "InvalidRequest",
     "InvalidToken",
     "JwksCache",
     "JwksPolicy",
+    "KeySource",
     "KeysUnavailable",
     "MissingCredentials",
     "Principal",

@@ -151,10 +151,8 @@ class BearerAuth(OAuth2):
         principal = self.verifier.cached(token)
         self.verifier.observer.token_cache(principal is not None)
         if principal is None:
-            if len(token) > self.verifier.max_token_bytes:  # before scanning it at all
-                raise InvalidToken("the token is too long")
-            check_token_syntax(token)
-            principal = await self.verifier.verify_uncached(token)
+            # The RFC 6750 syntax scan runs once the verifier has found the length sane.
+            principal = await self.verifier.verify_uncached(token, screen=check_token_syntax)
         required = frozenset(security_scopes.scopes)
         if not required <= principal.scopes:
             raise InsufficientScope(required)

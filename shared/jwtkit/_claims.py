@@ -22,7 +22,7 @@ class Expected:
 
     now: float
     issuer: str
-    audiences: frozenset[str]
+    audiences: frozenset[str] | None  # None: any (the issuer judging its own tokens)
     leeway: float
 
 
@@ -64,6 +64,8 @@ def _validate_iss(claims: Mapping[str, Any], expected: Expected) -> None:
 def _validate_aud(claims: Mapping[str, Any], expected: Expected) -> None:
     # RFC 9068 §4: the aud claim MUST contain the resource server's identifier (one of them,
     # for a server known by several).
+    if expected.audiences is None:
+        return
     aud = claims["aud"]
     audiences = [aud] if isinstance(aud, str) else aud
     if not isinstance(audiences, list) or not all(isinstance(item, str) for item in audiences):

@@ -1,7 +1,6 @@
-"""Why a token is accepted or refused: the verifier's own rules run one by one, each recorded
-as pass, fail (with the reason the verifier would give) or skipped, instead of stopping at
-the first failure. The rules are the verifier's (`HEADER_RULES`, `CLAIM_RULES`, its issuer
-choice, key lookup and signature check), never a second implementation."""
+"""Why a token is accepted or refused: the verifier's own steps (jwtkit._pipeline.STEPS) run
+one by one, each recorded as pass, fail (with the reason the verifier would give) or skipped,
+instead of stopping at the first failure. Never a second implementation of a rule."""
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -10,15 +9,11 @@ from typing import Any, Literal
 
 import jwt
 
-from jwtkit._claims import CLAIM_RULES, read_claims
 from jwtkit._errors import InvalidToken, KeysUnavailable
-from jwtkit._trusted_issuer import TrustedIssuer
-from jwtkit._verifier import (
-    HEADER_RULES,
-    AccessTokenVerifier,
-    check_signature,
-    read_header,
-)
+from jwtkit._jwks_cache import JwksCache
+from jwtkit._key_source import KeySource
+from jwtkit._pipeline import STEPS, Step, Verification
+from jwtkit._verifier import AccessTokenVerifier
 
 Outcome = Literal["pass", "fail", "skipped"]
 
@@ -59,69 +54,68 @@ class Report:
 async def explain(
     verifier: AccessTokenVerifier, token: str, *, skip: Collection[str] = ()
 ) -> Report:
-    """Every rule `verifier.verify` applies to `token`; `skip` names rules left unchecked."""
+    """Every step `verifier.verify` takes on `token`; `skip` names rules left unchecked."""
     report = Report()
-    if not report.record("is a signed JWT", lambda: _structure(report, token, verifier)):
-        return report
-    if not report.record("claims are a JSON object", lambda: _claims(report, token)):
-        return report
-    assert report.header is not None and report.claims is not None
-    header, claims = report.header, report.claims
-    trusted: TrustedIssuer | None = None
-
-    def pick() -> None:
-        nonlocal trusted
-        trusted = verifier.trusted_issuer(claims)
-
-    report.record("iss is a trusted issuer", pick)
-    algorithms = (trusted or verifier.primary).algorithms
-    header_ok = True
-    for _id, rule, header_rule in HEADER_RULES:
-        header_ok &= report.record(rule, partial(header_rule, header, algorithms))
-    if trusted is None or not header_ok:
-        report.skip("kid is published by the issuer", "needs a trusted issuer and a good header")
-        report.skip("signature verifies", "no key to check it with")
-    else:
-        await _key_and_signature(report, verifier, trusted, token, header["kid"])
-    expected = verifier.expected(trusted or verifier.primary)
-    for _id, rule, claim_rule in CLAIM_RULES:
-        if rule in skip:
-            report.skip(rule, "not asked for")
-            continue
-        try:
-            report.record(rule, partial(claim_rule, claims, expected))
-        except KeyError as missing:  # a required claim is absent: said by the first rule
-            report.skip(rule, f"no {missing.args[0]} claim")
+    v = Verification(verifier, token)
+    issuer_ok = header_ok = True
+    for step in STEPS:
+        run = partial(step.check, v)
+        if step.kind in ("jws", "payload"):
+            if not report.record(step.what, run):
+                return report  # nothing after it can be judged
+            report.header = v.header
+            report.claims = v.claims if step.kind == "payload" else None
+        elif step.kind == "issuer":
+            issuer_ok = report.record(step.what, run)
+        elif step.kind == "header":
+            header_ok &= report.record(step.what, run)
+        elif step.kind == "key":
+            if issuer_ok and header_ok:
+                await _key(report, v, step)
+            else:
+                report.skip(step.what, "needs a trusted issuer and a good header")
+        elif step.kind == "signature":
+            if report.key is None:
+                report.skip(step.what, "no key to check it with")
+            else:
+                report.record(step.what, run)
+        else:
+            _claim(report, step, run, skip, any_audience=v.trusted.any_audience)
     return report
 
 
-def _structure(report: Report, token: str, verifier: AccessTokenVerifier) -> None:
-    if len(token) > verifier.max_token_bytes:
-        raise InvalidToken("the token is too long")
-    report.header = read_header(token)
-
-
-def _claims(report: Report, token: str) -> None:
-    report.claims = read_claims(token)
-
-
-async def _key_and_signature(
-    report: Report, verifier: AccessTokenVerifier, trusted: TrustedIssuer, token: str, kid: str
+def _claim(
+    report: Report,
+    step: Step,
+    run: Callable[[], None],
+    skip: Collection[str],
+    *,
+    any_audience: bool,
 ) -> None:
-    rule = "kid is published by the issuer"
-    try:
-        report.key = await trusted.jwks.key(kid)
-    except KeysUnavailable:
-        error = trusted.jwks.status()["last_error"] or "no key set yet"
-        report.checks.append(Check(rule, "fail", f"the issuer's keys are unavailable: {error}"))
-    except InvalidToken as refused:
-        report.checks.append(Check(rule, "fail", refused.description))
-    else:
-        report.checks.append(Check(rule, "pass"))
-    report.jwks_url = trusted.jwks.jwks_url
-    if report.key is None:
-        report.skip("signature verifies", "no key to check it with")
+    if step.what in skip or (step.rule == "aud" and any_audience):
+        report.skip(step.what, "not asked for")
         return
-    key = report.key
-    header = report.header or {}
-    report.record("signature verifies", partial(check_signature, token, header, key))
+    try:
+        report.record(step.what, run)
+    except KeyError as missing:  # a required claim is absent: said by the first rule
+        report.skip(step.what, f"no {missing.args[0]} claim")
+
+
+async def _key(report: Report, v: Verification, step: Step) -> None:
+    keys = v.trusted.keys
+    try:
+        report.key = v.key = await keys.key(v.kid)
+    except KeysUnavailable:
+        error = _last_error(keys) or "no key set yet"
+        report.checks.append(
+            Check(step.what, "fail", f"the issuer's keys are unavailable: {error}")
+        )
+    except InvalidToken as refused:
+        report.checks.append(Check(step.what, "fail", refused.description))
+    else:
+        report.checks.append(Check(step.what, "pass"))
+    report.jwks_url = keys.jwks_url if isinstance(keys, JwksCache) else None
+
+
+def _last_error(keys: KeySource) -> str | None:
+    return keys.status()["last_error"] if isinstance(keys, JwksCache) else None

@@ -1,4 +1,4 @@
-"""The issuer's public keys, fetched over HTTP and cached by kid.
+"""The issuer's public keys, fetched over HTTP and cached by kid (a `KeySource`).
 
 - Lifetime from the JWKS response's `Cache-Control: max-age`, clamped to the policy's bounds,
   refreshed in the background before it runs out.
@@ -135,6 +135,12 @@ class JwksCache:
     def knows(self, kid: str) -> bool:
         """Whether `kid` is in the current key set (for the verified-token cache)."""
         return kid in self._keys and self._usable(self._clock())
+
+    def key_at_hand(self, kid: str) -> jwt.PyJWK | None:
+        """The key from the current set, never fetching: None when the set lacks it."""
+        if not self._usable(self._clock()):
+            raise KeysUnavailable("the issuer's keys are not available yet")
+        return self._keys.get(kid)
 
     async def key(self, kid: str) -> jwt.PyJWK:
         now = self._clock()

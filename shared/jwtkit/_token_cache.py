@@ -3,7 +3,7 @@
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from jwtkit._jwks_cache import JwksCache
+from jwtkit._key_source import KeySource
 from jwtkit._principal import Principal
 
 
@@ -11,7 +11,7 @@ from jwtkit._principal import Principal
 class VerifiedToken:
     principal: Principal
     kid: str
-    keys: JwksCache  # the key set of the issuer that signed it
+    keys: KeySource  # the key set of the issuer that signed it
 
 
 class VerifiedTokenCache:

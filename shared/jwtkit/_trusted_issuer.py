@@ -1,24 +1,44 @@
 """One issuer an API trusts: where its keys come from, the audiences its tokens must name and
 the algorithms it signs with. A verifier holds one or several, picked by the token's `iss`."""
 
+import enum
 from collections.abc import Collection
+from typing import Final, Literal
 
 from jwtkit._jwks_cache import JwksCache
+from jwtkit._key_source import KeySource
 from jwtkit.contract import ALGORITHMS, DEFAULT_ALGORITHM
+
+
+class _Audience(enum.Enum):
+    ANY = "any audience"
+
+    def __repr__(self) -> str:
+        return "ANY_AUDIENCE"
+
+
+# Tokens for any audience: only for the issuer judging its own tokens (RFC 7662
+# introspection answers for every audience it issued for) and for the inspector without
+# --audience. A resource server MUST check that aud names it (RFC 9068 §4).
+ANY_AUDIENCE: Final = _Audience.ANY
 
 
 class TrustedIssuer:
     def __init__(
         self,
-        jwks: JwksCache,
-        audience: str | Collection[str],
+        jwks: KeySource,
+        audience: str | Collection[str] | Literal[_Audience.ANY],
         algorithms: Collection[str] = (DEFAULT_ALGORITHM,),
     ) -> None:
-        self.jwks = jwks
-        self.audiences = frozenset([audience] if isinstance(audience, str) else audience)
+        self.keys = jwks
+        self.any_audience = audience is ANY_AUDIENCE
+        if isinstance(audience, _Audience):
+            self.audiences: frozenset[str] = frozenset()
+        else:
+            self.audiences = frozenset([audience] if isinstance(audience, str) else audience)
+            if not self.audiences or not all(self.audiences):
+                raise ValueError(f"{self.issuer}: name at least one audience, none empty")
         self.algorithms = frozenset(algorithms)
-        if not self.audiences or not all(self.audiences):
-            raise ValueError(f"{self.issuer}: name at least one audience, none empty")
         if not self.algorithms:
             raise ValueError(f"{self.issuer}: allow at least one algorithm")
         unsupported = self.algorithms - frozenset(ALGORITHMS)
@@ -31,7 +51,16 @@ class TrustedIssuer:
 
     @property
     def issuer(self) -> str:
-        return self.jwks.issuer
+        return self.keys.issuer
+
+    @property
+    def jwks(self) -> JwksCache:
+        """The key source when it is a JwksCache (its status, its refresh); TypeError when
+        the keys come from elsewhere (`keys` is the source, whatever it is)."""
+        if not isinstance(self.keys, JwksCache):
+            raise TypeError(f"{self.issuer}: the keys come from {self.keys!r}, not a JwksCache")
+        return self.keys
 
     def __repr__(self) -> str:
-        return f"TrustedIssuer({self.issuer!r}, audiences={sorted(self.audiences)})"
+        audiences = "ANY_AUDIENCE" if self.any_audience else sorted(self.audiences)
+        return f"TrustedIssuer({self.issuer!r}, audiences={audiences})"

@@ -7,16 +7,19 @@ import base64
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 # The asymmetric algorithms we sign and verify with; never HS* (a public key as a secret)
-# nor none.
-ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
-# The one algorithm a verifier accepts unless configured otherwise (RFC 8725 §3.1: pinned).
-DEFAULT_ALGORITHM = "RS256"
+# nor none. `Algorithm` is for settings' types (mypy cannot build a Literal from a tuple);
+# a test holds it equal to ALGORITHMS.
+Algorithm = Literal["RS256", "PS256", "ES256", "EdDSA"]
+ALGORITHMS: tuple[Algorithm, ...] = ("RS256", "PS256", "ES256", "EdDSA")
+# The one algorithm a verifier accepts, and new keys sign with, unless configured otherwise
+# (RFC 8725 §3.1: pinned).
+DEFAULT_ALGORITHM: Algorithm = "RS256"
 MIN_RSA_BITS = 2048
 # RFC 9068 §2.1: access tokens MUST carry typ "at+jwt" (written without "application/").
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105  # a media type, not a secret
@@ -35,8 +38,9 @@ _THUMBPRINT_MEMBERS = {
     "EC": ("crv", "kty", "x", "y"),
     "OKP": ("crv", "kty", "x"),
 }
-# The algorithm each key type signs with here (an RSA key: RS256 or PS256, as configured).
-KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "EdDSA": "OKP"}
+# The key type each algorithm signs with (an RSA key: RS256 or PS256, as configured).
+KEY_TYPES: dict[str, str] = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "EdDSA": "OKP"}
+RSA_ALGORITHMS = tuple(algorithm for algorithm in ALGORITHMS if KEY_TYPES[algorithm] == "RSA")
 
 
 def b64url_uint(value: int) -> str:
@@ -63,7 +67,29 @@ def rsa_thumbprint(jwk: Jwk) -> str:
     return thumbprint(jwk)
 
 
-def public_jwk(public_key: PublicKey, algorithm: str = "RS256") -> Jwk:
+def key_type(key: PublicKey | PrivateKey) -> str:
+    """The JWK `kty` of a key: RSA, EC or OKP (RFC 7518 §6.1, RFC 8037 §2)."""
+    if isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey):
+        return "RSA"
+    if isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
+        return "EC"
+    return "OKP"
+
+
+def check_public_key(public_key: object) -> None:
+    """ValueError unless `public_key` is one the contract verifies with: RSA of MIN_RSA_BITS
+    or more, EC on P-256, Ed25519."""
+    if isinstance(public_key, rsa.RSAPublicKey):
+        if public_key.key_size < MIN_RSA_BITS:
+            raise ValueError(f"an RSA key shorter than {MIN_RSA_BITS} bits")
+    elif isinstance(public_key, ec.EllipticCurvePublicKey):
+        if not isinstance(public_key.curve, ec.SECP256R1):
+            raise ValueError("an EC key on another curve than P-256")
+    elif not isinstance(public_key, ed25519.Ed25519PublicKey):
+        raise ValueError("not a public key of a supported type")
+
+
+def public_jwk(public_key: PublicKey, algorithm: str = DEFAULT_ALGORITHM) -> Jwk:
     """The public JWK a verifier needs: never a private member; `kid` is the RFC 7638
     thumbprint; `alg` says which algorithm the key is for."""
     jwk: Jwk
@@ -93,13 +119,16 @@ def rsa_public_jwk(public_key: rsa.RSAPublicKey) -> Jwk:
     return public_jwk(public_key, "RS256")
 
 
-def generate_private_key(algorithm: str) -> PrivateKey:
-    """A new signing key for `algorithm`: RSA 2048, P-256 or Ed25519."""
-    if algorithm in ("RS256", "PS256"):
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    if algorithm == "ES256":
+def generate_private_key(algorithm: str, *, rsa_key_size: int = MIN_RSA_BITS) -> PrivateKey:
+    """A new signing key for `algorithm`: RSA (2048 bits unless told), P-256 or Ed25519."""
+    kty = KEY_TYPES.get(algorithm)
+    if kty == "RSA":
+        if rsa_key_size < MIN_RSA_BITS:
+            raise ValueError(f"an RSA key shorter than {MIN_RSA_BITS} bits")
+        return rsa.generate_private_key(public_exponent=65537, key_size=rsa_key_size)
+    if kty == "EC":
         return ec.generate_private_key(ec.SECP256R1())
-    if algorithm == "EdDSA":
+    if kty == "OKP":
         return ed25519.Ed25519PrivateKey.generate()
     raise ValueError(f"unsupported signing algorithm {algorithm}")
 
@@ -110,9 +139,35 @@ def key_algorithm(jwk: Mapping[str, Any]) -> str | None:
     kty, crv, alg = jwk.get("kty"), jwk.get("crv"), jwk.get("alg")
     if kty == "RSA":
         # An RSA key without `alg` could serve RS256 or PS256: RS256, the JOSE default.
-        return alg if alg in ("RS256", "PS256") else ("RS256" if alg is None else None)
+        return alg if alg in RSA_ALGORITHMS else ("RS256" if alg is None else None)
     if kty == "EC" and crv == "P-256" and alg in (None, "ES256"):
         return "ES256"
     if kty == "OKP" and crv == "Ed25519" and alg in (None, "EdDSA", "Ed25519"):
         return "EdDSA"
     return None
+
+
+__all__ = [
+    "ACCEPTED_ACCESS_TOKEN_TYPES",
+    "ACCESS_TOKEN_TYPE",
+    "ALGORITHMS",
+    "DEFAULT_ALGORITHM",
+    "KEY_TYPES",
+    "MIN_RSA_BITS",
+    "REQUIRED_CLAIMS",
+    "RSA_ALGORITHMS",
+    "Algorithm",
+    "Jwk",
+    "PrivateKey",
+    "PublicKey",
+    "b64url",
+    "b64url_uint",
+    "check_public_key",
+    "generate_private_key",
+    "key_algorithm",
+    "key_type",
+    "public_jwk",
+    "rsa_public_jwk",
+    "rsa_thumbprint",
+    "thumbprint",
+]

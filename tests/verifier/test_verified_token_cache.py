@@ -1,9 +1,11 @@
 """The verified-token cache: no RSA or JSON work for a token already verified, and never
 past its exp or its key's presence in the JWKS."""
 
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Self
 
+import jwt
 import pytest
 
 from jwtkit import (
@@ -12,7 +14,6 @@ from jwtkit import (
     JwksCache,
     VerifiedTokenCache,
 )
-from jwtkit import _signatures as signatures
 from jwtkit.testing import FakeClock
 from tests.basics import ISSUER
 from tests.verifier.fake_issuer import FaultyIssuer
@@ -21,32 +22,59 @@ from tests.verifier.test_jwks_cache import never
 pytestmark = pytest.mark.anyio
 
 
+class CountedKeys:
+    """A KeySource that counts the keys handed out: a token that needs signature work
+    needs its key first, and a cached one needs neither."""
+
+    def __init__(self, jwks: JwksCache) -> None:
+        self.jwks = jwks
+        self.handed_out = 0
+
+    @property
+    def issuer(self) -> str:
+        return self.jwks.issuer
+
+    def knows(self, kid: str) -> bool:
+        return self.jwks.knows(kid)
+
+    def key_at_hand(self, kid: str) -> jwt.PyJWK | None:
+        self.handed_out += 1
+        return self.jwks.key_at_hand(kid)
+
+    async def key(self, kid: str) -> jwt.PyJWK:
+        self.handed_out += 1
+        return await self.jwks.key(kid)
+
+    async def __aenter__(self) -> Self:
+        await self.jwks.__aenter__()
+        return self
+
+    async def __aexit__(
+        self, *exc: type[BaseException] | BaseException | TracebackType | None
+    ) -> None:
+        await self.jwks.__aexit__(*exc)
+
+
 class CountingVerifier:
-    def __init__(self, verifier: AccessTokenVerifier, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.verifier = verifier
-        self.signature_checks = 0
-        original: Callable[..., Any] = signatures.signature_verifies
+    def __init__(
+        self, verifier: AccessTokenVerifier, keys: CountedKeys, cache: VerifiedTokenCache
+    ) -> None:
+        self.verifier, self.keys, self.cache = verifier, keys, cache
 
-        def counting(*args: Any, **kwargs: Any) -> Any:
-            self.signature_checks += 1
-            return original(*args, **kwargs)
-
-        # Where the verifier looks it up.
-        monkeypatch.setattr("jwtkit._verifier.signature_verifies", counting)
+    @property
+    def signature_checks(self) -> int:
+        return self.keys.handed_out
 
 
 @pytest.fixture
-async def counted(
-    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[tuple[CountingVerifier, FaultyIssuer]]:
+async def counted(clock: FakeClock) -> AsyncIterator[tuple[CountingVerifier, FaultyIssuer]]:
     fake = FaultyIssuer(clock)
     fake.add_key()
-    jwks = JwksCache(ISSUER, transport=fake.transport(), clock=clock, sleep=never)
-    verifier = AccessTokenVerifier(
-        jwks, audience="resource-api", clock=clock, cache=VerifiedTokenCache(3)
-    )
+    keys = CountedKeys(JwksCache(ISSUER, transport=fake.transport(), clock=clock, sleep=never))
+    cache = VerifiedTokenCache(3)
+    verifier = AccessTokenVerifier(keys, audience="resource-api", clock=clock, cache=cache)
     async with verifier:
-        yield CountingVerifier(verifier, monkeypatch), fake
+        yield CountingVerifier(verifier, keys, cache), fake
 
 
 async def test_second_use_does_no_signature_work(
@@ -85,7 +113,7 @@ async def test_entry_dropped_when_its_kid_leaves_the_jwks(
     await checker.verifier.verify(token)
     fake.add_key()
     fake.retire(old)
-    await checker.verifier.jwks.refresh()
+    await checker.keys.jwks.refresh()
     clock.advance(31)  # past the refetch cooldown, so the unknown kid is looked up again
     with pytest.raises(InvalidToken, match="unknown key"):
         await checker.verifier.verify(token)
@@ -97,6 +125,6 @@ async def test_cache_is_bounded(counted: tuple[CountingVerifier, FaultyIssuer]) 
     tokens = [fake.signed(next(iter(fake.keys))) for _ in range(4)]
     for token in tokens:
         await checker.verifier.verify(token)
-    assert 3 == len(checker.verifier._cache)
+    assert 3 == len(checker.cache)
     await checker.verifier.verify(tokens[0])
     assert 5 == checker.signature_checks
