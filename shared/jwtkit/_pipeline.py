@@ -55,8 +55,10 @@ def read_header(token: str) -> dict[str, Any]:
 
 
 def _check_alg(header: dict[str, Any], algorithms: frozenset[str]) -> None:
-    # RFC 8725 §3.1: only algorithms the configuration allows.
-    if header.get("alg") not in algorithms:
+    # RFC 8725 §3.1: only algorithms the configuration allows (a list or an object as alg
+    # is one of those not allowed, not an unhashable value for the set).
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in algorithms:
         raise InvalidToken("the token's algorithm is not allowed")
 
 

@@ -111,6 +111,15 @@ async def test_rfc8725_other_algorithm_of_the_same_family_is_rejected(
     assert "algorithm" in await rejected(verifier, fake.signed(kid, header={"alg": other}))
 
 
+@pytest.mark.parametrize("alg", [["RS256"], {"alg": "RS256"}, 256, None])
+async def test_rfc8725_alg_that_is_not_a_string_is_an_invalid_token(
+    verifier: AccessTokenVerifier, fake: FaultyIssuer, alg: object
+) -> None:
+    """A header whose alg is a list, an object, a number or null is refused like any other
+    alg not allowed (RFC 6750 invalid_token), never an unhandled TypeError (a 500)."""
+    assert "algorithm" in await rejected(verifier, fake.signed(kid_of(fake), header={"alg": alg}))
+
+
 # RFC 9068 §4 and RFC 8725 §3.11: explicit typing.
 
 
