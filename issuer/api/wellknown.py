@@ -5,9 +5,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from issuer.api.token import enabled_grants
 from issuer.clients.authentication import ASSERTION_ALGORITHMS, AUTH_METHODS
 from issuer.config import IssuerSettings
+from issuer.grants.registry import enabled_grants
 from issuer.services import Services
 
 router = APIRouter()
