@@ -128,7 +128,7 @@ def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
         settings.hash_queue_timeout,
         estimate=users.hash_seconds,
     )
-    login = PasswordLogin(users, throttle, limiter, clock)
+    login = PasswordLogin(users, throttle, limiter)
     clients = ClientStore(engine, clock)
     client_auth = ClientAuthenticator(clients, engine, settings)
     resources = ResourceStore(engine)

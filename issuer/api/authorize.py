@@ -183,7 +183,7 @@ async def sign_in(request: Request, services: Services) -> Response:
     )
     try:
         # The user, with the credential generation read before the password check.
-        user = await services.login.authenticate(username, password, address)
+        user = await services.login.authenticate(username, password, address, services.clock())
     except InvalidGrant:
         return await _login_failed(checked, services, username)
     except TemporarilyUnavailable as busy:  # the hash queue is full, or the store is down
@@ -204,7 +204,8 @@ async def sign_in(request: Request, services: Services) -> Response:
             retry_after=refused.retry_after,
             username=username,
         )
-    now = services.clock()  # after the password check, which may take a while
+    # Read again: the sign-in and its code start now, after a check that may have queued.
+    now = services.clock()
     value = await anyio.to_thread.run_sync(services.sign_in_sessions.start, user, now)
     if value is None:  # the password changed while it was being checked
         return await _login_failed(checked, services, username)

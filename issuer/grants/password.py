@@ -24,7 +24,9 @@ class PasswordGrant(TokenGrant):
             raise InvalidRequest("username and password are required")
         known = frozenset(settings.scopes)
         requested = requested_scopes(form.get("scope"), known)
-        user = await request.services.login.authenticate(username, password, request.address)
+        user = await request.services.login.authenticate(
+            username, password, request.address, request.now
+        )
         scopes = granted_scopes(user, requested, known, frozenset(settings.default_scopes))
         scopes = within_client(scopes, request.client)
         refresh = None

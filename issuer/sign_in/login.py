@@ -22,7 +22,6 @@ from issuer.errors import InvalidGrant, TemporarilyUnavailable, TooManyAttempts
 from issuer.metrics import PASSWORD_CHECKS_IN_FLIGHT, PASSWORD_CHECKS_REJECTED, THROTTLED
 from issuer.sign_in.hash_limiter import HashLimiter, PasswordChecksBusy
 from issuer.sign_in.throttle import Attempt, LoginThrottle, Throttled
-from jwtkit import Clock
 
 logger = logging.getLogger("issuer.login")  # the name logs have always carried
 
@@ -31,34 +30,32 @@ DATABASE_THREADS = 4
 
 
 class PasswordLogin:
-    def __init__(
-        self, users: UserStore, throttle: LoginThrottle, limiter: HashLimiter, clock: Clock
-    ) -> None:
+    def __init__(self, users: UserStore, throttle: LoginThrottle, limiter: HashLimiter) -> None:
         self._users = users
         self._throttle = throttle
         self._limiter = limiter
-        self._clock = clock
         self._db_threads = anyio.CapacityLimiter(DATABASE_THREADS)
 
-    async def authenticate(self, username: str, password: str, address: str) -> User:
+    async def authenticate(self, username: str, password: str, address: str, now: float) -> User:
+        """The user, at `now` (the request's reading of the clock, for the throttle)."""
         if len(password) > MAX_PASSWORD_LENGTH:
             raise InvalidGrant("invalid username or password")
         try:
-            return await self._authenticate(username, password, address)
+            return await self._authenticate(username, password, address, now)
         except SQLAlchemyError:
             logger.exception("the user store failed")
             raise TemporarilyUnavailable(
                 "the user store is unavailable; try again shortly"
             ) from None
 
-    async def _authenticate(self, username: str, password: str, address: str) -> User:
+    async def _authenticate(self, username: str, password: str, address: str, now: float) -> User:
         try:
             # A request the check queue would refuse is refused before any database work.
             self._limiter.admissible(address)
         except PasswordChecksBusy as busy:
             raise _busy(busy) from None
         try:
-            attempt = await self._db(self._throttle.begin, username, address, self._clock())
+            attempt = await self._db(self._throttle.begin, username, address, now)
         except Throttled as throttled:
             THROTTLED.inc()
             raise TooManyAttempts(
