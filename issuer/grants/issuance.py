@@ -4,12 +4,13 @@
     → the grant type: named (or implied), run by this issuer, registered for this client
     → the token's audience: the resource asked for (RFC 8707), refused before the grant runs
     → the grant's own checks (issuer/grants/<grant>.py): whom for, with which scopes
-    → scope policy: the resource's scopes narrow the grant's
-    → sign (RFC 9068, issuer/tokens/access_tokens.py)
+    → sign (RFC 9068, issuer/tokens/access_tokens.py), the resource's scopes narrowing the
+      grant's once a signing key is there
     → record: the grant's `after_issue` (the authorization code keeps what it issued)
 
 The audience is settled before the grant runs, as it always was: a request naming a resource
-it may not have must neither use up a code nor count as a failed login.
+it may not have must neither use up a code nor count as a failed login. Without a signing key
+the answer is 503, whatever the scopes.
 
 The caller reads the clock once and passes `now` to every step. The endpoint
 (issuer/api/token.py) reads the form, calls `issue_token` and answers with the `Issued` it
