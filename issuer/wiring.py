@@ -162,7 +162,7 @@ def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
         keyring=keyring,
         throttle=throttle,
         limiter=limiter,
-        login=PasswordLogin(users=users, throttle=throttle, limiter=limiter, clock=clock),
+        login=PasswordLogin(users=users, throttle=throttle, limiter=limiter),
         clients=clients,
         client_auth=ClientAuthenticator(store=clients, engine=engine, settings=settings),
         resources=resource_store(engine),

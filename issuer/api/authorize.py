@@ -1,8 +1,9 @@
 """GET /authorize and its login page: the authorization code grant with PKCE
 (RFC 6749 §4.1, RFC 7636; RFC 9700 §2.1.1: S256 required).
 
-- The request is checked by issuer/grants/authorization_request.py: an untrusted client or redirect
-  URI gets an error page, every other error goes back to the client.
+- The grant's rules are issuer/grants/authorization_code.py's (the request's checks, the
+  code); this module is their HTTP side: an untrusted client or redirect URI gets an error
+  page, every other error goes back to the client.
 - A query string over 8 KiB is refused (414) before it is parsed (issuer/api/query_limit.py).
 - The login page is a plain form, no script, its CSRF token bound to the visit
   (issuer/api/sign_in_pages.py). It signs in through the same pipeline as /token, throttling
@@ -21,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from issuer.accounts.users import User
 from issuer.api.dependencies import Services
 from issuer.api.documented import html_pages
+from issuer.api.errors import SignInPageRoute
 from issuer.api.form import read_form
 from issuer.api.sign_in_pages import (
     CSS,
@@ -32,19 +34,19 @@ from issuer.api.sign_in_pages import (
     redirect,
     refusal,
 )
-from issuer.errors import InvalidGrant, InvalidScope, OAuthError, TemporarilyUnavailable
-from issuer.grants.authorization_request import (
+from issuer.errors import InvalidGrant, OAuthError, TemporarilyUnavailable
+from issuer.grants.authorization_code import (
     REQUEST_FIELDS,
     AuthorizationRequest,
     Refused,
     Untrusted,
-    validate,
+    issue_code,
+    validate_authorization_request,
 )
-from issuer.grants.scopes import granted_scopes, within_client
 from issuer.services import IssuerServices
 from issuer.sign_in.client_address import client_address
 
-router = APIRouter()
+router = APIRouter(route_class=SignInPageRoute)
 
 LOGIN_FAILED = "Invalid username or password."
 _LOGIN_FORM = {
@@ -68,11 +70,9 @@ _LOGIN_FORM = {
 async def _validated(
     params: Mapping[str, list[str]], services: IssuerServices
 ) -> AuthorizationRequest | Response:
-    """The checked request, or the answer that refuses it. In a thread: the client lookup
-    may read the database."""
-    scopes = frozenset(services.settings.scopes)
+    """The checked request, or the answer that refuses it."""
     try:
-        return await anyio.to_thread.run_sync(validate, params, services.clients, scopes)
+        return await validate_authorization_request(params, services)
     except Untrusted as error:
         return error_page(error)
     except Refused as refused:
@@ -114,29 +114,14 @@ async def _login_failed(
     )
 
 
-async def _issue_code(
-    request: AuthorizationRequest, user: User, services: IssuerServices
+async def _code_response(
+    request: AuthorizationRequest, user: User, services: IssuerServices, now: float
 ) -> RedirectResponse:
-    known = frozenset(services.settings.scopes)
-    defaults = frozenset(services.settings.default_scopes)
+    """Back to the client with a code, or with invalid_scope."""
     try:
-        # Within the user's scopes and the client's: otherwise invalid_scope, to the client.
-        scopes = within_client(
-            granted_scopes(user, request.requested, known, defaults), request.client
-        )
-    except InvalidScope as error:
-        refused = Refused(request.redirect_uri, request.state, "invalid_scope", error.description)
+        code = await issue_code(request, user, services, now)
+    except Refused as refused:
         return refusal(refused, services.settings.url)
-    code = await anyio.to_thread.run_sync(
-        lambda: services.authorization_codes.issue(
-            client_id=request.client.client_id,
-            redirect_uri=request.redirect_uri,
-            code_challenge=request.code_challenge,
-            user_id=user.id,
-            scopes=scopes,
-            now=services.clock(),
-        )
-    )
     return redirect(request.redirect_uri, request.state, services.settings.url, code=code)
 
 
@@ -154,16 +139,15 @@ async def _issue_code(
     ),
 )
 async def authorize(request: Request, services: Services) -> Response:
+    now = services.clock()
     checked = await _validated(_params(request.query_params.multi_items()), services)
     if isinstance(checked, Response):
         return checked
     user = await anyio.to_thread.run_sync(
-        services.sign_in_sessions.user,
-        request.cookies.get(Cookies.of(services).session),
-        services.clock(),
+        services.sign_in_sessions.user, request.cookies.get(Cookies.of(services).session), now
     )
     if user is not None:
-        return await _issue_code(checked, user, services)
+        return await _code_response(checked, user, services, now)
     return await _login_page(checked, services)
 
 
@@ -201,7 +185,7 @@ async def sign_in(request: Request, services: Services) -> Response:
     )
     try:
         # The user, with the credential generation read before the password check.
-        user = await services.login.authenticate(username, password, address)
+        user = await services.login.authenticate(username, password, address, services.clock())
     except InvalidGrant:
         return await _login_failed(checked, services, username)
     except TemporarilyUnavailable as busy:  # the hash queue is full, or the store is down
@@ -222,10 +206,12 @@ async def sign_in(request: Request, services: Services) -> Response:
             retry_after=refused.retry_after,
             username=username,
         )
-    value = await anyio.to_thread.run_sync(services.sign_in_sessions.start, user, services.clock())
+    # Read again: the sign-in and its code start now, after a check that may have queued.
+    now = services.clock()
+    value = await anyio.to_thread.run_sync(services.sign_in_sessions.start, user, now)
     if value is None:  # the password changed while it was being checked
         return await _login_failed(checked, services, username)
-    response = await _issue_code(checked, user, services)
+    response = await _code_response(checked, user, services, now)
     cookies = Cookies.of(services)
     cookies.set_session(response, value, services.settings.session_ttl)
     cookies.end_csrf(response)

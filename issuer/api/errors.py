@@ -3,10 +3,12 @@ JSON response here, for every endpoint (issuer/app.py registers the handler); th
 the OAuth endpoints that answer JSON (`OAuthRoute`) answer a failing database as
 temporarily_unavailable.
 
-The sign-in pages (/authorize, /logout) answer in HTML and use neither: their own refusals are
-pages (issuer/api/sign_in_pages.py).
+The sign-in pages (/authorize, /logout) answer in HTML: their own refusals are pages
+(issuer/api/sign_in_pages.py), and their routes (`SignInPageRoute`) answer a failing database
+with a 503 page.
 """
 
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -14,7 +16,14 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from issuer.errors import NO_STORE, OAuthError, retry_after_header, safe_description
+from issuer.api.sign_in_pages import page
+from issuer.errors import (
+    NO_STORE,
+    OAuthError,
+    TemporarilyUnavailable,
+    retry_after_header,
+    safe_description,
+)
 from issuer.store.failures import unavailable_when_the_database_fails
 
 
@@ -45,5 +54,36 @@ class OAuthRoute(APIRoute):
         async def handle_or_unavailable(request: Request) -> Response:
             with unavailable_when_the_database_fails():
                 return await handle(request)
+
+        return handle_or_unavailable
+
+
+logger = logging.getLogger("issuer")
+
+
+class SignInPageRoute(APIRoute):
+    """A route of the browser sign-in (/authorize, /logout): a database failure anywhere in the
+    request is a 503 page with Retry-After that says to try again, never a 500 (nor the
+    failure's text)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handle_or_unavailable(request: Request) -> Response:
+            try:
+                with unavailable_when_the_database_fails(
+                    log=logger, message="the database failed during a sign-in page"
+                ):
+                    return await handle(request)
+            except TemporarilyUnavailable as unavailable:
+                answer = page(
+                    "message.html",
+                    503,
+                    title="Cannot sign in",
+                    message="Sign-in is unavailable. Please try again in a moment.",
+                    error=True,
+                )
+                answer.headers["Retry-After"] = retry_after_header(unavailable.retry_after)
+                return answer
 
         return handle_or_unavailable

@@ -13,13 +13,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from issuer.api.dependencies import Services
 from issuer.api.documented import html_pages
+from issuer.api.errors import SignInPageRoute
 from issuer.api.form import read_form
 from issuer.api.sign_in_pages import Cookies, csrf_form, csrf_valid, page
 from issuer.clients.redirect_uris import matches, parses
 from issuer.errors import OAuthError
 from issuer.services import IssuerServices
 
-router = APIRouter()
+router = APIRouter(route_class=SignInPageRoute)
 
 FIELDS = ("client_id", "post_logout_redirect_uri")
 NOT_REGISTERED = "The return address given is not registered."

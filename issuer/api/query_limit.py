@@ -14,7 +14,7 @@ from collections.abc import Collection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from issuer.api.sign_in_pages import MAX_QUERY_BYTES, error_page
-from issuer.grants.authorization_request import Untrusted
+from issuer.grants.authorization_code import Untrusted
 
 
 class QueryLimit:

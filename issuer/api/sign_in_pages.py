@@ -22,7 +22,7 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from issuer.grants.authorization_request import Refused, Untrusted
+from issuer.grants.authorization_code import Refused, Untrusted
 from issuer.services import IssuerServices
 from issuer.sign_in.csrf import Purpose, form_token, form_token_valid, new_visit
 

@@ -1,63 +1,30 @@
-"""POST /token (RFC 6749 §3.2): authenticate the client, run its grant, sign the token.
+"""POST /token (RFC 6749 §3.2): the HTTP side of the token pipeline (issuer/grants/issuance.py).
 
-Parsing is `form`, client authentication `client_auth`, each grant a module of `grants`,
-scope policy `scopes`, signing `tokens`; this module ties them together and writes one log
-line per request.
+Reads the form, reads the clock once, runs the pipeline, answers with its token or its error,
+and writes one log line and the metrics per request, from what the pipeline returned or raised.
 """
 
 import logging
 import time
 from typing import Any
 
-import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import SQLAlchemyError
 
 from issuer.api.dependencies import Services
 from issuer.api.documented import TokenResponse, oauth_errors
 from issuer.api.form import FORM_CONTENT_TYPE, read_form
-from issuer.clients.authentication import presented_credentials
-from issuer.clients.resources import scopes_for, target
 from issuer.config import IssuerSettings
-from issuer.errors import (
-    NO_STORE,
-    InvalidRequest,
-    OAuthError,
-    TemporarilyUnavailable,
-    UnauthorizedClient,
-    UnsupportedGrantType,
-)
-from issuer.grants import Grant, GrantRequest
-from issuer.grants.authorization_code import authorization_code_grant
-from issuer.grants.client_credentials import client_credentials_grant
-from issuer.grants.password import password_grant
-from issuer.grants.refresh_token import refresh_token_grant
-from issuer.keys.keyring import NoSigningKey
+from issuer.errors import NO_STORE, OAuthError
+from issuer.grants.issuance import Attempt, Issued, TokenRequest, TokenRequestFailed, issue_token
+from issuer.grants.registry import GRANT_TYPES, enabled_grants
 from issuer.metrics import TOKEN_LATENCY, TOKEN_REQUESTS, UNKNOWN_GRANT
 from issuer.services import IssuerServices
 from issuer.sign_in.client_address import client_address
-from issuer.tokens.access_tokens import access_token_claims, sign_access_token
+from issuer.store.failures import unavailable_for
 
 logger = logging.getLogger("issuer.token")
 router = APIRouter()
-
-GRANTS: dict[str, Grant] = {
-    "authorization_code": authorization_code_grant,
-    "password": password_grant,
-    "client_credentials": client_credentials_grant,
-    "refresh_token": refresh_token_grant,
-}
-
-
-def enabled_grants(settings: IssuerSettings) -> dict[str, Grant]:
-    """The grants this issuer runs: RFC 9700 §2.4 says the password grant "MUST NOT be used",
-    so it runs only with ISSUER_PASSWORD_GRANT on (the demo's curl)."""
-    return {
-        name: grant
-        for name, grant in GRANTS.items()
-        if name != "password" or settings.password_grant
-    }
 
 
 # Examples that work when /docs' "Try it out" is pressed with only a username and password
@@ -74,7 +41,7 @@ _FORM_SCHEMA = {
                     "properties": {
                         "grant_type": {
                             "type": "string",
-                            "enum": sorted(GRANTS),
+                            "enum": sorted(GRANT_TYPES),
                             "default": "password",
                         },
                         "username": {"type": "string", "example": ""},
@@ -117,91 +84,30 @@ def document_enabled_grants(app: FastAPI, settings: IssuerSettings) -> None:
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
 
 
-async def issue_token(
-    request: Request, services: IssuerServices, address: str, log: dict[str, Any]
-) -> JSONResponse:
-    """Any database failure on the way (client, resource, user lookups) is a 503."""
-    try:
-        return await _issue_token(request, services, address, log)
-    except SQLAlchemyError:
-        logger.exception("the database failed during a token request")
-        raise TemporarilyUnavailable("the database is unavailable; try again shortly") from None
-
-
-async def _issue_token(
-    request: Request, services: IssuerServices, address: str, log: dict[str, Any]
-) -> JSONResponse:
-    settings = services.settings
+async def _issued(request: Request, services: IssuerServices, address: str) -> Issued:
     form = await read_form(request)
-    presented = presented_credentials(request.headers.get("authorization"), form)
-    if services.client_auth.in_memory(presented):
-        client = services.client_auth.authenticate(presented, services.clock())
-    else:
-        client = await anyio.to_thread.run_sync(
-            services.client_auth.authenticate, presented, services.clock()
-        )
-    log["client"] = client.client_id
-    # grant_type is REQUIRED (RFC 6749 §4.1.3, §4.3.2, §4.4.2, §6). With the password grant
-    # on it may be omitted, so that the seed's curl works verbatim; it then means password.
-    grant_type = form.get("grant_type", "password" if settings.password_grant else None)
-    if grant_type is None:
-        raise InvalidRequest("grant_type is required")
-    grant = enabled_grants(settings).get(grant_type)
-    if grant is None:
-        raise UnsupportedGrantType("this grant type is not supported")
-    log["grant"] = grant_type
-    if grant_type not in client.grants:
-        raise UnauthorizedClient("this client is not registered for this grant type")
-    if "username" in form:
-        log["user"] = form["username"][:150]  # the attempted one, so that failures show it
-    requested_resource = form.get("resource")
-    resource = (
-        await anyio.to_thread.run_sync(services.resources.get, requested_resource)
-        if requested_resource
-        else None
-    )
-    token_audience = target(resource, requested_resource, client, settings.audience)
-    granted = await grant(GrantRequest(form, client, address, services))
-    now = services.clock()
+    token_request = TokenRequest(form, request.headers.get("authorization"), address)
     try:
-        kid, key, algorithm = services.keyring.signer(now)
-    except NoSigningKey as missing:
-        raise TemporarilyUnavailable(
-            "no signing key is ready; try again shortly", retry_after=missing.retry_after
-        ) from None
-    claims = access_token_claims(
-        subject=granted.subject,
-        username=granted.username,
-        scopes=scopes_for(resource, granted.scopes),
-        client_id=client.client_id,
-        issuer=settings.url,
-        audience=token_audience,
-        ttl=settings.access_token_ttl,
-        now=now,
-    )
-    token = sign_access_token(claims, kid, key, algorithm)
-    log["kid"] = kid
-    body = {
-        "access_token": token,
+        return await issue_token(token_request, services, services.clock())
+    except TokenRequestFailed as failed:
+        # Any database failure on the way (client, resource, user lookups) is a 503.
+        unavailable = unavailable_for(failed.error)
+        if unavailable is None:
+            raise
+        logger.error("the database failed during a token request", exc_info=failed.error)
+        raise TokenRequestFailed(failed.attempt, unavailable) from None
+
+
+def _body(issued: Issued) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "access_token": issued.access_token,
         "token_type": "Bearer",
-        "expires_in": settings.access_token_ttl,
-        "scope": claims["scope"],
+        "expires_in": issued.expires_in,
+        "scope": issued.scope,
     }
-    if granted.refresh_token is not None:
-        body["refresh_token"] = granted.refresh_token
-    if granted.code_hash is not None:
-        # Kept with the code, so that a second use of it revokes these (RFC 6749 §4.1.2).
-        await anyio.to_thread.run_sync(
-            lambda: services.authorization_codes.record_issued(
-                str(granted.code_hash),
-                client_id=client.client_id,
-                refresh_token=granted.refresh_token,
-                access_jti=claims["jti"],
-                access_expires_at=float(claims["exp"]),
-                now=now,
-            )
-        )
-    return JSONResponse(body, headers=NO_STORE)
+    if issued.refresh_token is not None:
+        body["refresh_token"] = issued.refresh_token
+    return body
 
 
 @router.post(
@@ -220,33 +126,46 @@ async def token(request: Request, services: Services) -> JSONResponse:
         request.headers.getlist("x-forwarded-for"),
         services.settings.trusted_proxy_networks,
     )
-    # The outcome is what actually happened: set on success, on an OAuth error, or on a failure
-    # that escaped as an exception (then logged as an error, with its traceback).
-    log: dict[str, Any] = {"outcome": "server_error"}
-    level = logging.ERROR
     try:
-        response = await issue_token(request, services, address, log)
-    except OAuthError as error:
-        log["outcome"] = error.error
-        log["status"] = error.status_code
-        level = logging.INFO
-        raise
-    except BaseException:
-        logger.exception("token request failed", extra={"remote": address})
-        raise
+        issued = await _issued(request, services, address)
+    except TokenRequestFailed as failed:
+        attempt, error = failed.attempt, failed.error
+    except BaseException as unread:  # the form could not be read
+        attempt, error = Attempt(), unread
     else:
-        log["outcome"], log["status"] = "issued", 200
-        level = logging.INFO
-        return response
-    finally:
-        duration = time.perf_counter() - started
-        # The grant once validated ("unknown" when the request failed before that).
-        grant = log.get("grant", UNKNOWN_GRANT)
-        TOKEN_REQUESTS.labels(grant, log["outcome"]).inc()
-        TOKEN_LATENCY.labels(grant).observe(duration)
-        # One line per token request; never a password, a secret or the token.
-        logger.log(
-            level,
-            "token request",
-            extra={**log, "remote": address, "duration_ms": round(duration * 1000, 2)},
-        )
+        _log_request(issued.attempt, None, address, started)
+        return JSONResponse(_body(issued), headers=NO_STORE)
+    _log_request(attempt, error, address, started)
+    raise error  # an OAuthError becomes its RFC 6749 §5.2 answer
+
+
+def _log_request(
+    attempt: Attempt, error: BaseException | None, address: str, started: float
+) -> None:
+    """One line per token request, and its metrics; never a password, a secret or the token.
+    The outcome is what actually happened: issued, an OAuth error, or a failure that escaped
+    as an exception (then logged as an error, with its traceback)."""
+    duration = time.perf_counter() - started
+    if error is None:
+        outcome, status, level = "issued", 200, logging.INFO
+    elif isinstance(error, OAuthError):
+        outcome, status, level = error.error, error.status_code, logging.INFO
+    else:
+        outcome, status, level = "server_error", None, logging.ERROR
+        logger.error("token request failed", exc_info=error, extra={"remote": address})
+    # The grant once validated ("unknown" when the request failed before that).
+    grant = attempt.grant_type or UNKNOWN_GRANT
+    TOKEN_REQUESTS.labels(grant, outcome).inc()
+    TOKEN_LATENCY.labels(grant).observe(duration)
+    fields: dict[str, Any] = {"outcome": outcome}
+    for name, value in (
+        ("client", attempt.client_id),
+        ("grant", attempt.grant_type),
+        ("user", attempt.username),
+        ("kid", attempt.kid),
+        ("status", status),
+    ):
+        if value is not None:
+            fields[name] = value
+    fields.update(remote=address, duration_ms=round(duration * 1000, 2))
+    logger.log(level, "token request", extra=fields)

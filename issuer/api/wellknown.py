@@ -6,9 +6,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from issuer.api.dependencies import Services
-from issuer.api.token import enabled_grants
 from issuer.clients.authentication import ASSERTION_ALGORITHMS, AUTH_METHODS
 from issuer.config import IssuerSettings
+from issuer.grants.registry import enabled_grants
 
 router = APIRouter()
 

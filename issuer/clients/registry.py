@@ -27,7 +27,6 @@ from issuer.store.db import session
 from issuer.store.models import ClientRow
 from jwtkit import Clock
 
-GRANTS = frozenset({"password", "client_credentials", "refresh_token", "authorization_code"})
 # Not a grant: a resource server's client registered for POST /introspect (RFC 7662 §2.1).
 INTROSPECTION = "introspection"
 SECRET_METHODS = frozenset({"client_secret_basic", "client_secret_post"})
@@ -250,6 +249,16 @@ class ClientStore:
         return current or old
 
 
+def registrable_grants() -> frozenset[str]:
+    """What a client may be registered for: every grant type of the token endpoint
+    (issuer/grants/registry.py), whether this issuer's settings run it or not, and
+    introspection."""
+    # Imported here: the grants import Client from this module.
+    from issuer.grants.registry import GRANT_TYPES
+
+    return frozenset(GRANT_TYPES) | {INTROSPECTION}
+
+
 def _check(
     client_id: str,
     public: bool,
@@ -260,8 +269,9 @@ def _check(
 ) -> None:
     if not _CLIENT_ID.match(client_id):
         raise ClientError("a client id is 1 to 150 of A-Z a-z 0-9 . _ ~ @ + -")
-    if not grants or not grants <= GRANTS | {INTROSPECTION}:
-        raise ClientError(f"grants must be among: {' '.join(sorted(GRANTS | {INTROSPECTION}))}")
+    registrable = registrable_grants()
+    if not grants or not grants <= registrable:
+        raise ClientError(f"grants must be among: {' '.join(sorted(registrable))}")
     if public and INTROSPECTION in grants:
         raise ClientError("introspection is for confidential clients (RFC 7662 §2.1)")
     if not all(SCOPE_TOKEN.match(scope) for scope in scopes):

@@ -1,22 +1,26 @@
-"""The token endpoint's grants, one module each behind one interface: a grant takes the request
-(its form, the authenticated client, the client's address) and says whom the token is for and
-with which scopes. Client authentication (issuer/clients/authentication.py), scope policy
-(issuer/grants/scopes.py) and signing (issuer/tokens/access_tokens.py) are pieces the grants
-and the endpoint call.
+"""The token endpoint's grants, one module each behind one interface, as Authlib's
+`rfc6749/grants` are: a grant is made for one token request; `validate` runs the grant's own
+checks and says whom the token is for and with which scopes; `after_issue` keeps what it needs
+of the signed token. Every grant goes through one pipeline (issuer/grants/issuance.py, which
+authenticates the client, applies the resource's policy, signs and calls `after_issue`) and is
+listed once, in issuer/grants/registry.py.
 """
 
-from collections.abc import Awaitable, Callable
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import ClassVar
 
 from issuer.clients.registry import Client
+from issuer.config import IssuerSettings
 from issuer.services import IssuerServices
 
 
 @dataclass(frozen=True, slots=True)
 class GrantRequest:
     form: dict[str, str]
-    client: Client
-    address: str
+    client: Client  # authenticated, and registered for this grant
+    address: str  # the client's address, for login throttling
+    now: float  # the request's one reading of the clock
     services: IssuerServices
 
 
@@ -26,7 +30,33 @@ class Granted:
     username: str | None
     scopes: frozenset[str]
     refresh_token: str | None = None  # RFC 6749 §5.1, for clients registered for refresh_token
-    code_hash: str | None = None  # the authorization code redeemed, told what it issued
 
 
-Grant = Callable[[GrantRequest], Awaitable[Granted]]
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """What the pipeline signed for a grant, told to the grant before the answer goes out."""
+
+    access_jti: str
+    access_expires_at: float
+    refresh_token: str | None
+
+
+class TokenGrant(ABC):
+    """One grant type of the token endpoint (RFC 6749 §4), made for one request."""
+
+    grant_type: ClassVar[str]
+
+    def __init__(self, request: GrantRequest) -> None:
+        self.request = request
+
+    @staticmethod
+    def enabled(settings: IssuerSettings) -> bool:
+        """Whether this issuer runs the grant; a setting may turn one off."""
+        return True
+
+    @abstractmethod
+    async def validate(self) -> Granted:
+        """The grant's own checks; an OAuthError refuses the request."""
+
+    async def after_issue(self, issued: IssuedToken) -> None:  # noqa: B027  # most keep nothing
+        """Called once the access token is signed, before it is returned."""

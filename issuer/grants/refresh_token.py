@@ -3,28 +3,31 @@
 import anyio.to_thread
 
 from issuer.errors import InvalidGrant, InvalidRequest
-from issuer.grants import Granted, GrantRequest
+from issuer.grants import Granted, TokenGrant
 from issuer.grants.scopes import requested_scopes
 
 
-async def refresh_token_grant(request: GrantRequest) -> Granted:
-    services = request.services
-    token = request.form.get("refresh_token")
-    if token is None:
-        raise InvalidRequest("refresh_token is required")
-    known = frozenset(services.settings.scopes)
-    requested = requested_scopes(request.form.get("scope"), known)
-    refreshed = await anyio.to_thread.run_sync(
-        services.refresh_tokens.rotate,
-        token,
-        request.client.client_id,
-        requested,
-        services.clock(),
-    )
-    user = await anyio.to_thread.run_sync(services.users.get, refreshed.user_id)
-    if user is None:
-        # The user was removed: their sessions end with them.
-        raise InvalidGrant("the refresh token is invalid")
-    # Never more than the user and the issuer allow today, whatever was granted at login.
-    scopes = refreshed.scopes & user.scopes & known
-    return Granted(user.id, user.username, scopes, refreshed.refresh_token)
+class RefreshTokenGrant(TokenGrant):
+    grant_type = "refresh_token"
+
+    async def validate(self) -> Granted:
+        request, services = self.request, self.request.services
+        token = request.form.get("refresh_token")
+        if token is None:
+            raise InvalidRequest("refresh_token is required")
+        known = frozenset(services.settings.scopes)
+        requested = requested_scopes(request.form.get("scope"), known)
+        refreshed = await anyio.to_thread.run_sync(
+            services.refresh_tokens.rotate,
+            token,
+            request.client.client_id,
+            requested,
+            request.now,
+        )
+        user = await anyio.to_thread.run_sync(services.users.get, refreshed.user_id)
+        if user is None:
+            # The user was removed: their sessions end with them.
+            raise InvalidGrant("the refresh token is invalid")
+        # Never more than the user and the issuer allow today, whatever was granted at login.
+        scopes = refreshed.scopes & user.scopes & known
+        return Granted(user.id, user.username, scopes, refreshed.refresh_token)

@@ -22,7 +22,6 @@ from issuer.metrics import PASSWORD_CHECKS_IN_FLIGHT, PASSWORD_CHECKS_REJECTED, 
 from issuer.sign_in.hash_limiter import HashLimiter, PasswordChecksBusy
 from issuer.sign_in.throttle import Attempt, LoginThrottle, Throttled
 from issuer.store.failures import unavailable_when_the_database_fails
-from jwtkit import Clock
 
 logger = logging.getLogger("issuer.login")  # the name logs have always carried
 
@@ -31,16 +30,14 @@ DATABASE_THREADS = 4
 
 
 class PasswordLogin:
-    def __init__(
-        self, users: UserStore, throttle: LoginThrottle, limiter: HashLimiter, clock: Clock
-    ) -> None:
+    def __init__(self, users: UserStore, throttle: LoginThrottle, limiter: HashLimiter) -> None:
         self._users = users
         self._throttle = throttle
         self._limiter = limiter
-        self._clock = clock
         self._db_threads = anyio.CapacityLimiter(DATABASE_THREADS)
 
-    async def authenticate(self, username: str, password: str, address: str) -> User:
+    async def authenticate(self, username: str, password: str, address: str, now: float) -> User:
+        """The user, at `now` (the request's reading of the clock, for the throttle)."""
         if len(password) > MAX_PASSWORD_LENGTH:
             raise InvalidGrant("invalid username or password")
         with unavailable_when_the_database_fails(
@@ -48,16 +45,16 @@ class PasswordLogin:
             log=logger,
             message="the user store failed",
         ):
-            return await self._authenticate(username, password, address)
+            return await self._authenticate(username, password, address, now)
 
-    async def _authenticate(self, username: str, password: str, address: str) -> User:
+    async def _authenticate(self, username: str, password: str, address: str, now: float) -> User:
         try:
             # A request the check queue would refuse is refused before any database work.
             self._limiter.admissible(address)
         except PasswordChecksBusy as busy:
             raise _busy(busy) from None
         try:
-            attempt = await self._db(self._throttle.begin, username, address, self._clock())
+            attempt = await self._db(self._throttle.begin, username, address, now)
         except Throttled as throttled:
             THROTTLED.inc()
             raise TooManyAttempts(

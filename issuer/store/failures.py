@@ -1,7 +1,8 @@
 """A failing database, said once: any SQLAlchemyError (a lost connection, a pool timeout, a disk
 error) becomes RFC 6749 temporarily_unavailable, a 503 with Retry-After, never a 500.
 
-The OAuth endpoints' routes apply it (issuer/api/errors.py); the password check applies it with
+The OAuth endpoints' routes apply it (issuer/api/errors.py), the token endpoint to the error its
+pipeline ended with (`unavailable_for`); the password check applies it with
 its own sentence, since the sign-in page answers that failure with a page of its own
 (issuer/sign_in/login.py). Readiness asks the database itself (`database_reachable`).
 """
@@ -32,3 +33,10 @@ def unavailable_when_the_database_fails(
         if log is not None:
             log.exception(message)
         raise TemporarilyUnavailable(description) from None
+
+
+def unavailable_for(error: BaseException) -> TemporarilyUnavailable | None:
+    """The answer to `error` when it is a database failure; None for any other error."""
+    if isinstance(error, SQLAlchemyError):
+        return TemporarilyUnavailable(DATABASE_UNAVAILABLE)
+    return None
