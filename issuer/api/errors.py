@@ -26,6 +26,8 @@ from issuer.errors import (
 )
 from issuer.store.failures import unavailable_when_the_database_fails
 
+logger = logging.getLogger("issuer")
+
 
 async def oauth_error_response(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OAuthError)
@@ -52,13 +54,12 @@ class OAuthRoute(APIRoute):
         handle = super().get_route_handler()
 
         async def handle_or_unavailable(request: Request) -> Response:
-            with unavailable_when_the_database_fails():
+            with unavailable_when_the_database_fails(
+                log=logger, message=f"the database failed during {request.url.path}"
+            ):
                 return await handle(request)
 
         return handle_or_unavailable
-
-
-logger = logging.getLogger("issuer")
 
 
 class SignInPageRoute(APIRoute):
