@@ -29,6 +29,7 @@ PYTHON_LANGUAGES = frozenset({"python", "py", "pycon"})
 # test/test, the password grant on); "nothing" leaves it to the blocks themselves.
 SHELL_PAGES = {
     "docs/get-started.md": "services",
+    "docs/end-to-end.md": "nothing",
 }
 
 _FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,}) *(?P<lang>[\w+-]*)(?P<info>.*)$")
