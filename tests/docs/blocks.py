@@ -30,6 +30,7 @@ PYTHON_LANGUAGES = frozenset({"python", "py", "pycon"})
 SHELL_PAGES = {
     "docs/get-started.md": "services",
     "docs/end-to-end.md": "nothing",
+    "docs/protect.md": "services",
 }
 
 _FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,}) *(?P<lang>[\w+-]*)(?P<info>.*)$")
