@@ -31,6 +31,8 @@ SHELL_PAGES = {
     "docs/get-started.md": "services",
     "docs/end-to-end.md": "nothing",
     "docs/protect.md": "services",
+    "docs/issuer/users.md": "services",
+    "docs/issuer/clients.md": "services",
 }
 
 _FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,}) *(?P<lang>[\w+-]*)(?P<info>.*)$")
