@@ -33,6 +33,7 @@ SHELL_PAGES = {
     "docs/protect.md": "services",
     "docs/issuer/users.md": "services",
     "docs/issuer/clients.md": "services",
+    "docs/issuer/sessions.md": "services",
 }
 
 _FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,}) *(?P<lang>[\w+-]*)(?P<info>.*)$")
