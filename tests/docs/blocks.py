@@ -35,6 +35,7 @@ SHELL_PAGES = {
     "docs/issuer/clients.md": "services",
     "docs/issuer/sessions.md": "services",
     "docs/issuer/keys.md": "services",
+    "docs/issuer/browser-sign-in.md": "services",
 }
 
 _FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,}) *(?P<lang>[\w+-]*)(?P<info>.*)$")
