@@ -28,6 +28,7 @@ PYTHON_LANGUAGES = frozenset({"python", "py", "pycon"})
 # "services" is the issuer and the resource API as `make run` starts them (demo user
 # test/test, the password grant on); "nothing" leaves it to the blocks themselves.
 SHELL_PAGES = {
+    "README.md": "services",
     "docs/get-started.md": "services",
     "docs/end-to-end.md": "nothing",
     "docs/protect.md": "services",

@@ -33,7 +33,8 @@ def test_the_python_block_runs(
     example: CodeExample, eval_example: EvalExample, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The block runs as a module. `my_api` is the app the Protect page shows whole."""
-    monkeypatch.setitem(sys.modules, "my_api", importlib.import_module("tests.verifier.example_api"))
+    example_api = importlib.import_module("tests.verifier.example_api")
+    monkeypatch.setitem(sys.modules, "my_api", example_api)
     eval_example.run(example)
 
 
