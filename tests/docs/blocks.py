@@ -8,8 +8,9 @@ before its fence (docs/writing-docs.md tells the rules to writers):
   (tests/processes/test_docs_shell.py), on a page listed in SHELL_PAGES.
 - `<!-- not run: REASON -->`: the block is shown only (a step the test does its own way, a
   fragment, a command that needs a machine of its own).
-- `<!-- run by: PATH -->`: the block includes a file of the repository (pymdownx.snippets,
-  `--8<-- "FILE"`), which the test at PATH runs.
+- `<!-- run by: PATH -->`: the block includes a file of the repository (pymdownx.snippets'
+  block form: `--8<--`, then FILE or FILE:SECTION, then `--8<--`, each on a line of its own),
+  which the test at PATH runs.
 
 A block whose fence carries `title="output"` is the output of the shell block before it: the
 test compares what that block printed, stdout and stderr together, with it. `…` stands for any

@@ -13,7 +13,20 @@ from pytest_examples import CodeExample, EvalExample, find_examples
 from tests.basics import ROOT
 from tests.docs.blocks import SHELL_PAGES, Block, blocks, markdown_files
 
-_INCLUDE = re.compile(r'^--8<-- "(?P<file>[^":]+)(?::[\w-]+)?"$', re.MULTILINE)
+# pymdownx.snippets' block form, which no Python formatter takes for code:
+# --8<--, then one FILE or FILE:SECTION a line, then --8<--.
+_INCLUDE = re.compile(r"^--8<--\n(?P<files>(?:[^\n]+\n)+?)--8<--$", re.MULTILINE)
+
+
+def included(block: Block) -> list[str]:
+    return [
+        line.split(":")[0]
+        for files in _INCLUDE.findall(block.text)
+        for line in files.splitlines()
+        if line.strip()
+    ]
+
+
 _LINK = re.compile(r"\]\((?P<target>[^)#\s]+)(?:#[^)]*)?\)")
 
 
@@ -47,8 +60,7 @@ def test_every_shell_and_python_block_runs_or_says_why_not() -> None:
             continue
         page = str(block.path.relative_to(ROOT))
         if block.marker == "run by":
-            included = _INCLUDE.findall(block.text)
-            if not included or not (ROOT / block.why).is_file():
+            if not included(block) or not (ROOT / block.why).is_file():
                 unchecked.append(f"{block.where}: `run by` needs an included file and a test")
         elif block.runs and block.is_shell and page not in SHELL_PAGES:
             unchecked.append(f"{block.where}: a shell block on a page that no test runs")
@@ -76,7 +88,7 @@ def test_included_files_exist() -> None:
     missing = [
         f"{block.where}: {name}"
         for block in all_blocks()
-        for name in _INCLUDE.findall(block.text)
+        for name in included(block)
         if not (ROOT / name).is_file()
     ]
     assert [] == missing
