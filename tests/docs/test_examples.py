@@ -106,3 +106,38 @@ def test_the_readme_is_short_and_its_links_resolve() -> None:
     ]
     assert len(text.splitlines()) <= 150
     assert [] == broken
+
+
+def command_lines(block: Block) -> list[tuple[int, str]]:
+    """The block's lines that a shell reads as commands: not in a here-document, nor inside a
+    single-quoted string carried over from the line before."""
+    found = []
+    heredoc_end: str | None = None
+    quoted = False
+    for number, line in enumerate(block.text.splitlines(), start=block.line + 1):
+        if heredoc_end is not None:
+            heredoc_end = None if line.strip() == heredoc_end else heredoc_end
+            continue
+        if not quoted:
+            found.append((number, line.strip()))
+        quoted ^= line.count("'") % 2 == 1
+        heredoc = re.search(r"<<-?\s*'?(\w+)'?", line)
+        if heredoc:
+            heredoc_end = heredoc[1]
+    return found
+
+
+def test_pasting_a_shell_block_runs_no_answer_and_no_bare_python() -> None:
+    """Answers are in output blocks or `#` comments, never bare lines that a paste would run;
+    Python is the venv's (`.venv/bin/python`), which has the project installed."""
+    bad = []
+    for block in all_blocks():
+        if not block.is_shell:
+            continue
+        where = block.path.relative_to(ROOT)
+        for number, line in command_lines(block):
+            if line.startswith(("{", "[", "HTTP/")):
+                bad.append(f"{where}:{number}: {line[:40]}")
+            if re.match(r"(.*[|;&(]\s*)?python3? ", line.split("#")[0]):
+                bad.append(f"{where}:{number}: bare python")
+    assert [] == bad

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -119,36 +120,59 @@ def services(ports: Ports, tmp_path: Path, env: dict[str, str]) -> Iterator[None
             yield
 
 
-def shell_environment(ports: Ports, tmp_path: Path, setup: str) -> dict[str, str]:
-    """The reader's terminal: no setting of the developer's own; with running services, the
-    issuer's settings, as `make run`'s CLI would see them."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ISSUER_", "RESOURCE_API_"))}
-    if setup == "services":
-        settings = issuer_process_env(ports.url(8000), tmp_path / "data", DEMO_USERS="test:test")
-        return {**env, **settings}
-    # From nothing: only the cheap argon2 parameters, so that the page's logins are quick.
-    cheap = issuer_process_env("http://unused.test", tmp_path / "unused")
-    return {**env, **{k: v for k, v in cheap.items() if k.startswith("ISSUER_ARGON2_")}}
+def reader_environment() -> dict[str, str]:
+    """The reader's terminal: no setting of the developer's own."""
+    prefixes = ("ISSUER_", "RESOURCE_API_")
+    return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+
+
+@dataclass(frozen=True)
+class MakeRun:
+    ports: Ports
+    env: dict[str, str]  # the reader's, with the issuer's settings, as `make run`'s CLI sees them
+
+
+@pytest.fixture(scope="module")
+def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeRun]:
+    """The issuer and the resource API as `make run` starts them, once for every page that
+    expects them running, as they are for a reader who goes from page to page."""
+    home = tmp_path_factory.mktemp("make-run")
+    ports = Ports()
+    settings = issuer_process_env(ports.url(8000), home / "data", DEMO_USERS="test:test")
+    env = {**reader_environment(), **settings}
+    with services(ports, home, env):
+        yield MakeRun(ports, env)
+
+
+def from_nothing() -> MakeRun:
+    """Free ports and the reader's terminal, with only the cheap argon2 parameters, so that
+    the page's logins are quick."""
+    cheap = issuer_process_env("http://unused.test", Path("unused"))
+    argon2 = {k: v for k, v in cheap.items() if k.startswith("ISSUER_ARGON2_")}
+    return MakeRun(Ports(), {**reader_environment(), **argon2})
 
 
 @pytest.mark.parametrize("page", sorted(SHELL_PAGES))
-def test_the_page_s_shell_blocks_print_what_it_shows(page: str, tmp_path: Path) -> None:
+def test_the_page_s_shell_blocks_print_what_it_shows(
+    page: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """Each block runs to a zero status, or prints what its output block shows."""
     page_blocks = blocks(ROOT / page)
-    ports = Ports()
-    env = shell_environment(ports, tmp_path, SHELL_PAGES[page])
+    terminal: MakeRun = (
+        request.getfixturevalue("make_run") if SHELL_PAGES[page] == "services" else from_nothing()
+    )
+    ports, env = terminal.ports, terminal.env
     # The pages run from the clone's root: `.venv/bin/python` there is this interpreter's venv.
     (tmp_path / ".venv").symlink_to(Path(sys.prefix))
-    with contextlib.ExitStack() as stack:
-        if SHELL_PAGES[page] == "services":
-            stack.enter_context(services(ports, tmp_path, env))
-        shell = Shell(tmp_path, env)
-        stack.callback(shell.close)
+    shell = Shell(tmp_path, env)
+    try:
         for block, following in zip(page_blocks, [*page_blocks[1:], None], strict=True):
             if not (block.is_shell and block.runs):
                 continue
             output, status = shell.run(ports.into_command(block.text))
             check(block, following, ports.into_page(output), status)
+    finally:
+        shell.close()
 
 
 def check(block: Block, following: Block | None, output: str, status: int) -> None:
