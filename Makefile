@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 COMPOSE_PROJECT ?= jwtkit
 
-.PHONY: install run test test-fast lint e2e e2e-ha bench up down up-ha down-ha logs lock
+.PHONY: install run test test-fast lint docs docs-build e2e e2e-ha bench up down up-ha down-ha logs lock
 
 $(PY): pyproject.toml requirements.lock
 	scripts/install
@@ -27,6 +27,14 @@ lint: $(PY)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# The documentation site (mkdocs.yml, docs/): served on loopback, rebuilt on every change.
+docs: $(PY)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8008
+
+# CI's build: a broken link, anchor or include fails it.
+docs-build: $(PY)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 e2e: $(PY)
 	$(PY) -m pytest -m "e2e and not e2e_ha" $(PYTEST_ARGS) tests/e2e

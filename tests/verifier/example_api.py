@@ -1,5 +1,7 @@
-"""A user's own API protected by the verifier, written as the README's "Test your own API"
-section shows it; tests/verifier/test_testing_kit.py tests it with the kit."""
+"""An API of one's own, protected by jwtkit: GET /me needs a token with the scope profile.
+
+create_app takes the verifier, so that a test hands it one that trusts the testing kit's fake
+issuer (docs/protect.md shows this file whole; tests/verifier/test_testing_kit.py tests it)."""
 
 import contextlib
 from collections.abc import AsyncIterator

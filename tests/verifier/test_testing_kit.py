@@ -1,6 +1,7 @@
 """The verifier's testing kit (jwtkit.testing and its pytest plugin), used exactly as
-the README shows: `fake_issuer` comes from the installed plugin, not from our conftest."""
+docs/protect.md shows: `fake_issuer` comes from the installed plugin, not from our conftest."""
 
+# --8<-- [start:test]
 from fastapi.testclient import TestClient
 
 from jwtkit.testing import FakeIssuer
@@ -8,7 +9,7 @@ from tests.verifier.example_api import create_app
 
 
 def test_me(fake_issuer: FakeIssuer) -> None:
-    """The README's example: a good token passes; each preset bad token is refused."""
+    """The example of docs/protect.md: a good token passes; each preset bad token is refused."""
     with TestClient(create_app(fake_issuer.verifier())) as client:
 
         def me(token: str) -> int:
@@ -21,6 +22,9 @@ def test_me(fake_issuer: FakeIssuer) -> None:
         assert 401 == me(fake_issuer.token(foreign_key=True))
         assert 401 == me(fake_issuer.token(typ="JWT"))
         assert 403 == me(fake_issuer.token(scopes=()))
+
+
+# --8<-- [end:test]
 
 
 def test_rotated_key_is_accepted_on_first_sight(fake_issuer: FakeIssuer) -> None:
