@@ -9,6 +9,8 @@ behind `--`, where argparse takes it as a value whatever it starts with.
 from collections.abc import Mapping, Sequence
 
 HELP = frozenset({"-h", "--help"})
+# The options before the command (`python -m issuer --env-file F users list`) that take a value.
+TOP_LEVEL_VALUES = frozenset({"--env-file"})
 
 # (command, action) -> that action's options, each with whether it takes a value.
 IDENTIFIER_COMMANDS: Mapping[tuple[str, str], Mapping[str, bool]] = {
@@ -26,10 +28,11 @@ IDENTIFIER_COMMANDS: Mapping[tuple[str, str], Mapping[str, bool]] = {
 
 def identifiers_as_values(argv: Sequence[str]) -> list[str]:
     """`argv` with the values of identifier-taking commands placed after `--`."""
-    words = list(argv)
+    start = _command_start(argv)
+    top, words = list(argv[:start]), list(argv[start:])
     options = IDENTIFIER_COMMANDS.get((words[0], words[1])) if len(words) >= 2 else None
     if options is None or "--" in words:
-        return words
+        return top + words
     flags: list[str] = []
     values: list[str] = []
     rest = iter(words[2:])
@@ -41,4 +44,12 @@ def identifiers_as_values(argv: Sequence[str]) -> list[str]:
                 flags.append(next(rest, ""))
         else:
             values.append(word)
-    return [*words[:2], *flags, *(["--", *values] if values else [])]
+    return [*top, *words[:2], *flags, *(["--", *values] if values else [])]
+
+
+def _command_start(argv: Sequence[str]) -> int:
+    """Where the command begins, past the top-level options and their values."""
+    index = 0
+    while index < len(argv) and argv[index].startswith("-"):
+        index += 2 if argv[index] in TOP_LEVEL_VALUES else 1
+    return index
