@@ -22,26 +22,26 @@ def check_settings_usable(settings: IssuerSettings) -> None:
     _check_passphrase_file("ISSUER_KEY_PASSPHRASE_OLD_FILE", settings.key_passphrase_old_file)
     url = make_url(settings.sqlalchemy_url)
     if url.get_backend_name() == "sqlite":
-        _check_writable_directory("ISSUER_DATA_DIR", settings.data_dir)
+        data_dir = settings.data_dir
+        _check_writable_directory(f"ISSUER_DATA_DIR={data_dir}", data_dir, creatable=True)
         if settings.database_url is not None and url.database:
-            _check_writable_directory("ISSUER_DATABASE_URL", Path(url.database).parent)
+            where = f"ISSUER_DATABASE_URL={settings.database_url}"
+            _check_writable_directory(where, Path(url.database).parent, creatable=False)
     else:
         _check_reachable(url, settings.db_connect_timeout)
 
 
-def _check_writable_directory(name: str, directory: Path) -> None:
-    """A directory the issuer may create its files in, or one it may create (SQLite's engine
-    creates the data directory, never the file's own directory)."""
-    where = f"{name}={directory}"
+def _check_writable_directory(where: str, directory: Path, *, creatable: bool) -> None:
+    """A directory the issuer may create its files in, or (`creatable`: the data directory,
+    which the engine creates) one it may create; SQLite never creates a file's directory."""
     existing = directory
-    while not existing.exists() and existing != existing.parent:
-        if name != "ISSUER_DATA_DIR":
-            raise SettingProblem(where, f"no such directory ({directory.absolute()})")
+    while creatable and not existing.exists() and existing != existing.parent:
         existing = existing.parent
+    if not existing.exists():
+        raise SettingProblem(where, f"no such directory ({directory.absolute()})")
     if not existing.is_dir():
-        raise SettingProblem(
-            where, f"{existing} is not a directory; expected a directory for the database"
-        )
+        problem = "is a file" if existing == directory else f"{existing} is a file"
+        raise SettingProblem(where, f"{problem}; expected a directory for the database")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise SettingProblem(
             where,

@@ -67,9 +67,9 @@ def _describe(problem: Any, settings: type[BaseModel], prefix: str) -> str:
     if nested is not None and len(loc) > 1:
         return _describe_entry(problem, name, loc, nested, message)
     shown = _shown(problem.get("input"), settings.model_fields[field].annotation)
-    expected = (
-        "" if problem["type"] == "literal_error" else f" (expected {_accepted(settings, field)})"
-    )
+    # A validator's own message says what is expected, as a Literal's lists the choices.
+    told = problem["type"] in ("value_error", "literal_error")
+    expected = "" if told else f" (expected {_accepted(settings, field)})"
     return f"{name}{shown}: {message}{expected}"
 
 
