@@ -26,8 +26,11 @@ class TrustedIssuerSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # The issuer's identifier: tokens' `iss` must be exactly this (without a trailing slash).
     issuer: str
+    # The `aud` (or one of the names) that this issuer's tokens must carry.
     audience: str | list[str]
+    # Where its keys are; unset: read from the issuer's discovery document (RFC 8414).
     jwks_url: str | None = None
     algorithms: list[Algorithm] | None = None  # default: RESOURCE_API_ALGORITHMS
 

@@ -48,7 +48,7 @@ def field_facts(model: type[BaseModel], field: str, name: str) -> FieldFacts:
         type=_type_name(info, parser),
         default=_default(info, parser),
         accepted=accepted_values(model, field),
-        description=field_comments(_defining_class(model, field)).get(field, ""),
+        description=_capitalized(field_comments(_defining_class(model, field)).get(field, "")),
     )
 
 
@@ -78,9 +78,17 @@ def accepted_values(model: type[BaseModel], field: str) -> str:
             kind = f"{'one or more' if some else 'any'} of {', '.join(map(str, _literals(item)))}"
         else:
             kind = "a list, at least one item" if some else "a list"
+        if parser is not parse_list:  # an entry of a JSON setting
+            return (
+                kind.replace("a list", "a JSON list", 1)
+                if kind.startswith("a ")
+                else (f"a JSON list of {kind.removeprefix('any of ')}")
+            )
         return f"{kind} (comma- or space-separated, or a JSON list)"
     if inner is Path:
         return "a path"
+    if typing.get_origin(inner) in (typing.Union, types.UnionType):
+        return "a string, or a JSON list of strings"
     return _joined("a string", bounds)
 
 
@@ -130,6 +138,10 @@ def field_comments(cls: type) -> dict[str, str]:
     return found
 
 
+def _capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _docstring(node: ast.stmt | None) -> list[str]:
     """An attribute docstring: a string right below the field (PEP 257, pydantic)."""
     value = node.value if isinstance(node, ast.Expr) else None
@@ -164,21 +176,29 @@ def _before_parser(model: type[BaseModel], field: str) -> object:
 
 def _type_name(info: FieldInfo, parser: object) -> str:
     inner = _unwrap_optional(info.annotation)
+    if typing.get_origin(inner) in (typing.Union, types.UnionType):
+        return " or ".join(_name(arg) for arg in typing.get_args(inner))
     if parser is parse_duration:
         return "duration"
     if nested_model(info.annotation) is not None:
         return "JSON"
     if _literals(inner):
         return "choice"
+    return _name(inner)
+
+
+def _name(annotation: Any) -> str:
     names = {bool: "boolean", int: "integer", float: "number", str: "string", Path: "path"}
-    if inner is SecretStr:
+    if annotation is SecretStr:
         return "secret"
-    if typing.get_origin(inner) is list:
+    if typing.get_origin(annotation) is list:
         return "list"
-    return names.get(inner, str(inner))
+    return names.get(annotation, str(annotation))
 
 
 def _default(info: FieldInfo, parser: object) -> str:
+    if info.is_required():
+        return "required"
     value = info.get_default(call_default_factory=True)
     if value is None:
         return "unset"
