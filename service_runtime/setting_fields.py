@@ -1,7 +1,8 @@
 """What a settings field takes, in words: its type, default and accepted values, read from the
-field's annotation and constraints, and its description, read from the comments beside it in
-the class's source. The start-up errors and the configuration reference both say it this way,
-so that they cannot disagree with each other or with what the class accepts."""
+field's annotation and constraints, and its description: the field's own
+(`Field(description=…)`), or else the comments beside it in the class's source. The start-up
+errors and the configuration reference both say it this way, so that they cannot disagree with
+each other or with what the class accepts."""
 
 import ast
 import inspect
@@ -48,7 +49,8 @@ def field_facts(model: type[BaseModel], field: str, name: str) -> FieldFacts:
         type=_type_name(info, parser),
         default=_default(info, parser),
         accepted=accepted_values(model, field),
-        description=_capitalized(field_comments(_defining_class(model, field)).get(field, "")),
+        description=info.description
+        or _capitalized(field_comments(_defining_class(model, field)).get(field, "")),
     )
 
 
