@@ -75,23 +75,26 @@ def accepted_values(model: type[BaseModel], field: str) -> str:
         return f"a JSON list of objects with the keys {describe_keys(nested)}"
     if typing.get_origin(inner) is list:
         (item,) = typing.get_args(inner)
-        some = any(isinstance(each, annotated_types.MinLen) for each in info.metadata)
-        if _literals(item):
-            kind = f"{'one or more' if some else 'any'} of {', '.join(map(str, _literals(item)))}"
-        else:
-            kind = "a list, at least one item" if some else "a list"
-        if parser is not parse_list:  # an entry of a JSON setting
-            return (
-                kind.replace("a list", "a JSON list", 1)
-                if kind.startswith("a ")
-                else (f"a JSON list of {kind.removeprefix('any of ')}")
-            )
-        return f"{kind} (comma- or space-separated, or a JSON list)"
+        return _list_values(item, info.metadata, from_text=parser is parse_list)
     if inner is Path:
         return "a path"
     if typing.get_origin(inner) in (typing.Union, types.UnionType):
         return "a string, or a JSON list of strings"
     return _joined("a string", bounds)
+
+
+def _list_values(item: Any, metadata: list[Any], *, from_text: bool) -> str:
+    """`one or more of RS256, …` or `a list`: from the environment's text (parse_list), or
+    inside a JSON setting as JSON."""
+    at_least_one = any(isinstance(each, annotated_types.MinLen) for each in metadata)
+    choices = ", ".join(map(str, _literals(item)))
+    if choices:
+        kind = f"{'one or more' if at_least_one else 'any'} of {choices}"
+    else:
+        kind = "a list of at least one item" if at_least_one else "a list"
+    if from_text:
+        return f"{kind} (comma- or space-separated, or a JSON list)"
+    return f"a JSON list, {kind}" if choices else kind.replace("a list", "a JSON list", 1)
 
 
 def nested_model(annotation: Any) -> type[BaseModel] | None:
