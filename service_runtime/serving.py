@@ -26,13 +26,16 @@ def add_serve_command(
         "--host", default="127.0.0.1", help="the address to listen on (default: %(default)s)"
     )
     serve_command.add_argument(
-        "--port", type=port_number, default=port, help="1 to 65535 (default: %(default)s)"
+        "--port",
+        type=port_number,
+        default=port,
+        help="the TCP port, 1 to 65535 (default: %(default)s)",
     )
     serve_command.add_argument(
         "--workers",
         type=positive_integer,
         default=1,
-        help="processes serving the port (default: %(default)s)",
+        help="worker processes, at least 1 (default: %(default)s)",
     )
 
 
