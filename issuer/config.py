@@ -9,9 +9,11 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from issuer.sign_in.client_address import IPNetwork, parse_networks
+from issuer.store.database_url import check_database_url
 from jwtkit.contract import DEFAULT_ALGORITHM, Algorithm
 from service_runtime.http_limits import HttpLimitSettings
 from service_runtime.settings import parse_duration, parse_list
+from service_runtime.settings_loading import EnvFileSettings
 
 # OWASP Password Storage Cheat Sheet: equivalent argon2id minimums (memory KiB, iterations).
 OWASP_ARGON2ID_MINIMUMS = ((47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5))
@@ -21,72 +23,109 @@ ListFromEnv = Annotated[list[str], NoDecode]
 
 
 # BaseSettings named too: it tells linters that the class attributes are pydantic fields.
-class IssuerSettings(HttpLimitSettings, BaseSettings):
+class IssuerSettings(HttpLimitSettings, EnvFileSettings, BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ISSUER_", extra="ignore")
 
+    # The issuer identifier (RFC 8414 §2): the `iss` of every token and the base of every
+    # URL the issuer publishes; http(s), no query or fragment.
     url: str = "http://localhost:8000"
+    # Where the embedded SQLite database (issuer.db) lives; created, private, at start.
     data_dir: Path = Path("data")
+    # A SQLAlchemy URL: postgresql+psycopg://USER:PASSWORD@HOST:5432/DATABASE for PostgreSQL
+    # (several issuer processes); unset: SQLite in ISSUER_DATA_DIR.
     database_url: str | None = None
     # Apply pending migrations at start; false: refuse to start on an old schema.
     db_auto_upgrade: bool = True
+    # Connections each process keeps to PostgreSQL.
     db_pool_size: int = Field(default=5, ge=1, le=100)
+    # The longest a request waits for a pooled connection before it is answered with 503.
     db_pool_timeout: Seconds = 5
+    # Seconds to wait for PostgreSQL to accept a connection.
     db_connect_timeout: int = Field(default=5, ge=1, le=60)
+    # Seconds an access token is valid (its `exp`).
     access_token_ttl: int = Field(default=900, ge=60, le=86400)
-    # A refresh token's idle lifetime, and its family's absolute lifetime from the login.
+    # A refresh token's idle lifetime: unused this long, it expires.
     refresh_token_ttl: Seconds = 14 * 86400
+    # A refresh-token family's absolute lifetime, from the login, however often it is used.
     refresh_token_max_age: Seconds = 90 * 86400
     # How long a browser stays signed in at the login page (/authorize), across apps.
     session_ttl: Seconds = 8 * 3600
+    # The `aud` of tokens whose client names no audience of its own.
     audience: str = Field(default="resource-api", min_length=1)
+    # Encrypts the private signing keys in the database; unset: stored unencrypted (a warning).
     key_passphrase: SecretStr | None = None
+    # A file holding ISSUER_KEY_PASSPHRASE (a compose or Kubernetes secret); not both.
     key_passphrase_file: Path | None = None
     # `keys rewrap` only: the passphrase the keys are encrypted with now.
     key_passphrase_old: SecretStr | None = None
+    # `keys rewrap` only: a file holding ISSUER_KEY_PASSPHRASE_OLD.
     key_passphrase_old_file: Path | None = None
+    # DEMO ONLY: NAME:PASSWORD users created at start, with ISSUER_DEFAULT_SCOPES.
     demo_users: ListFromEnv = []
+    # Browser origins allowed to call /token (CORS), such as a resource API's /docs.
     cors_origins: ListFromEnv = []
+    # Every scope a client or user may be given; a scope outside this list is refused.
     scopes: ListFromEnv = ["profile"]
+    # The scopes of a new user when none are named, and of ISSUER_DEMO_USERS.
     default_scopes: ListFromEnv = ["profile"]
+    # The client that may use the password grant without being registered.
     default_client_id: str = Field(default="default", min_length=1)
+    # More such unregistered password-grant clients.
     client_ids: ListFromEnv = []
     # The resource owner password credentials grant, off by default: RFC 9700 §2.4 says it MUST
     # NOT be used (users sign in at /authorize). On for the demo's curl (make run, compose).
     password_grant: bool = False
 
+    # The Cache-Control max-age of /.well-known/jwks.json, in seconds.
     jwks_max_age: int = Field(default=300, ge=0)
+    # How often a new signing key takes over.
     key_rotation_interval: Seconds = 30 * 86400
+    # How long a new key is published before it signs, so that verifiers know it first.
     key_publish_ahead: Seconds = 3600
-    key_size: Literal[2048, 3072, 4096] = 2048  # RSA keys (RS256, PS256)
+    key_size: Literal[2048, 3072, 4096] = 2048  # bits of new RSA keys (RS256, PS256)
     # What new keys sign with; a change takes effect through the normal rotation.
     signing_alg: Algorithm = DEFAULT_ALGORITHM
     key_check_interval: Seconds = 5
+    """How often each process reads the keys from the database (new, activated, revoked)."""
     # A process whose last successful key refresh is older than this stops signing.
     key_stale_after: Seconds = 60
     # How long past `exp` a verifier may still accept a token (the largest leeway we allow
     # verifiers); a retired key stays published for the token TTL plus this.
     verifier_leeway: int = Field(default=60, ge=0, le=300)
 
+    # argon2id iterations per password hash (RFC 9106); with ISSUER_ARGON2_MEMORY_KIB, at
+    # least one of OWASP's minimum configurations.
     argon2_time_cost: int = Field(default=3, ge=1)
+    # argon2id memory per hash, in KiB.
     argon2_memory_kib: int = Field(default=65536, ge=7168)
+    # argon2id lanes per hash.
     argon2_parallelism: int = Field(default=4, ge=1)
-    # Password checks at once (default: the CPUs this process may use) and the longest a
-    # check may wait for its turn before the request is refused with 503.
+    # Password checks at once (default: the CPUs this process may use).
     hash_concurrency: int | None = Field(default=None, ge=1, le=256)
+    # The longest a password check may wait for its turn before the request is refused (503).
     hash_queue_timeout: Seconds = 2
+    # Proxies (addresses or networks) whose X-Forwarded-For names the client's address.
     trusted_proxies: ListFromEnv = []
-    # Failed password checks allowed per sliding window (issuer/sign_in/throttle.py): per account
-    # from one address, per account from all, per address across accounts (spraying), and per /24
-    # or /64 network across accounts. Past a limit: 429 with Retry-After, without hashing.
+    # Failed password checks allowed per sliding window (issuer/sign_in/throttle.py), past
+    # which a login is answered 429 with Retry-After, without hashing: per account from one
+    # address.
     throttle_account_address_limit: int = Field(default=10, ge=1)
+    # The window of ISSUER_THROTTLE_ACCOUNT_ADDRESS_LIMIT.
     throttle_account_address_window: Seconds = 15 * 60
+    # Failed checks per account from all addresses.
     throttle_account_limit: int = Field(default=100, ge=1)
+    # The window of ISSUER_THROTTLE_ACCOUNT_LIMIT.
     throttle_account_window: Seconds = 60 * 60
+    # Failed checks per address across accounts (spraying).
     throttle_address_limit: int = Field(default=30, ge=1)
+    # The window of ISSUER_THROTTLE_ADDRESS_LIMIT.
     throttle_address_window: Seconds = 15 * 60
+    # Failed checks per /24 (IPv4) or /64 (IPv6) network across accounts.
     throttle_network_limit: int = Field(default=100, ge=1)
+    # The window of ISSUER_THROTTLE_NETWORK_LIMIT.
     throttle_network_window: Seconds = 15 * 60
 
+    # The lowest level of log lines written (JSON on stderr).
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # GET /metrics (Prometheus); keep it off the public listener (the compose proxy does).
     metrics: bool = True
@@ -128,6 +167,11 @@ class IssuerSettings(HttpLimitSettings, BaseSettings):
         if parts.query or parts.fragment:
             raise ValueError("must have no query or fragment")
         return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_database_url(value)
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -1,28 +1,28 @@
 """`python -m resource_api serve`: run the resource API over HTTP."""
 
-import argparse
-import sys
 from collections.abc import Sequence
 
-from pydantic import ValidationError
-
 from resource_api.config import ResourceApiSettings
+from service_runtime.arguments import OneLineParser, add_commands, add_env_file_option
 from service_runtime.logs import configure_logging
 from service_runtime.serving import add_serve_command, serve
-from service_runtime.settings import describe_settings_error
+from service_runtime.settings import InvalidSettings
+from service_runtime.settings_loading import export_env_file, load_settings, warn_unknown_variables
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m resource_api", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineParser(prog="python -m resource_api", description=__doc__)
+    add_env_file_option(parser, "RESOURCE_API_ENV_FILE")
+    commands = add_commands(parser)
     add_serve_command(commands, port=8001, what="the resource API")
     args = parser.parse_args(argv)
     try:
-        settings = ResourceApiSettings()
-    except ValidationError as error:
-        print(describe_settings_error(error, "RESOURCE_API_"), file=sys.stderr)
-        return 2
+        settings = load_settings(ResourceApiSettings, args.env_file)
+    except InvalidSettings as error:
+        return error.report()
     configure_logging(settings.log_level)
+    warn_unknown_variables(ResourceApiSettings, args.env_file)
+    export_env_file(ResourceApiSettings, args.env_file)
     serve(
         "resource_api.app:app_from_env",
         host=args.host,

@@ -9,6 +9,7 @@ from jwtkit import JwksPolicy
 from jwtkit.contract import DEFAULT_ALGORITHM, Algorithm
 from service_runtime.http_limits import HttpLimitSettings
 from service_runtime.settings import parse_duration, parse_list
+from service_runtime.settings_loading import EnvFileSettings
 
 Seconds = Annotated[float, Field(gt=0)]
 
@@ -25,8 +26,11 @@ class TrustedIssuerSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # The issuer's identifier: tokens' `iss` must be exactly this (without a trailing slash).
     issuer: str
+    # The `aud` (or one of the names) that this issuer's tokens must carry.
     audience: str | list[str]
+    # Where its keys are; unset: read from the issuer's discovery document (RFC 8414).
     jwks_url: str | None = None
     algorithms: list[Algorithm] | None = None  # default: RESOURCE_API_ALGORITHMS
 
@@ -42,33 +46,50 @@ class TrustedIssuerSettings(BaseModel):
 
 
 # BaseSettings named too: it tells linters that the class attributes are pydantic fields.
-class ResourceApiSettings(HttpLimitSettings, BaseSettings):
+class ResourceApiSettings(HttpLimitSettings, EnvFileSettings, BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RESOURCE_API_", extra="ignore")
 
+    # The one trusted issuer: tokens' `iss` must be exactly this (without a trailing slash).
     issuer_url: str = "http://localhost:8000"
+    # Where its keys are; unset: read from the issuer's discovery document (RFC 8414).
     jwks_url: str | None = None
-    token_url: str | None = None  # for the /docs login; defaults to the issuer's /token
-    # /docs sign-in with the code flow: the issuer's /authorize, and the public client there.
-    authorization_url: str | None = None  # defaults to the issuer's /authorize
+    # For the /docs login; defaults to the issuer's /token.
+    token_url: str | None = None
+    # For the /docs sign-in with the code flow; defaults to the issuer's /authorize.
+    authorization_url: str | None = None
+    # The public client, registered at the issuer, that /docs signs in as.
     docs_client_id: str = "resource-api-docs"
+    # The `aud` tokens must carry.
     audience: str = Field(default="resource-api", min_length=1)
-    # Several trusted issuers (JSON): replaces the three single-issuer settings above.
+    # Several trusted issuers, as JSON: replaces RESOURCE_API_ISSUER_URL, RESOURCE_API_JWKS_URL
+    # and RESOURCE_API_AUDIENCE (set one or the other).
     issuers: list[TrustedIssuerSettings] | None = None
     # The signing algorithms accepted (a key's own algorithm must be one of them).
     algorithms: Annotated[list[Algorithm], NoDecode] = Field(
         default=[DEFAULT_ALGORITHM], min_length=1
     )
     leeway: float = Field(default=30, ge=0, le=60)
+    """Seconds past `exp` (and before `nbf`, `iat`) that a token is still accepted."""
+    # The realm of the WWW-Authenticate challenge (RFC 6750 §3).
     realm: str = Field(default="resource-api", pattern=r'^[^"\\]+$')
 
+    # The shortest a key set is cached, whatever its Cache-Control max-age says.
     jwks_min_ttl: Seconds = 60
+    # The longest a key set is cached, whatever its max-age says.
     jwks_max_ttl: Seconds = 86400
+    # The least time between two fetches of a key set: an unknown kid fetches at most this often.
     jwks_refetch_cooldown: Seconds = 30
+    # How long after it was fetched a key set is still used while its issuer cannot be reached.
     jwks_max_stale: Seconds = 86400
+    # The longest a key set fetch may take.
     jwks_fetch_timeout: Seconds = 5
+    # The largest key set accepted, in bytes.
     jwks_max_bytes: int = Field(default=256 * 1024, ge=1024)
+    # Verified tokens remembered (each until its `exp`, while its kid is published), so that a
+    # repeated token is not verified again; 0: none.
     token_cache_size: int = Field(default=10_000, ge=0)
 
+    # The lowest level of log lines written (JSON on stderr).
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # GET /metrics (Prometheus); keep it off the public listener (the compose proxy does).
     metrics: bool = True

@@ -46,9 +46,14 @@ _DEFAULTS = HttpLimits()
 class HttpLimitSettings(BaseSettings):
     """The limits as settings; each service's settings class inherits them with its prefix."""
 
+    # The longest request line plus headers, in bytes; longer: 431.
     http_max_header_bytes: int = Field(default=_DEFAULTS.max_header_bytes, ge=1024, le=1 << 20)
+    # Headers not complete this long after the connection opened (or its last response
+    # ended): 408 if any of the request came, and the connection is closed.
     http_header_timeout: HeaderSeconds = _DEFAULTS.header_timeout
+    # A body not complete this long after its headers: 408 if no response has started.
     http_body_timeout: BodySeconds = _DEFAULTS.body_timeout
+    # Open connections per process; a request on one more: 503 with Retry-After.
     http_max_connections: int = Field(default=_DEFAULTS.max_connections, ge=1, le=100_000)
 
     _http_durations = field_validator("http_header_timeout", "http_body_timeout", mode="before")(

@@ -11,6 +11,7 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
+from service_runtime.arguments import port_number, positive_integer
 from service_runtime.http_limits import HttpLimits
 from service_runtime.http_protocol import LimitedConfig
 from service_runtime.metrics import MULTIPROCESS_DIR
@@ -21,9 +22,21 @@ def add_serve_command(
 ) -> None:
     """The `serve [--host H] [--port P] [--workers N]` subcommand, the same for both services."""
     serve_command = commands.add_parser("serve", help=f"run {what} over HTTP")
-    serve_command.add_argument("--host", default="127.0.0.1")
-    serve_command.add_argument("--port", type=int, default=port)
-    serve_command.add_argument("--workers", type=int, default=1)
+    serve_command.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default: %(default)s)"
+    )
+    serve_command.add_argument(
+        "--port",
+        type=port_number,
+        default=port,
+        help="the TCP port, 1 to 65535 (default: %(default)s)",
+    )
+    serve_command.add_argument(
+        "--workers",
+        type=positive_integer,
+        default=1,
+        help="worker processes, at least 1 (default: %(default)s)",
+    )
 
 
 @contextlib.contextmanager

@@ -3,14 +3,13 @@
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from issuer.clients.registry import Client, ClientError, ClientStore
 from issuer.config import IssuerSettings
 from issuer.wiring import client_store, open_database
 from jwtkit import system_clock
-from service_runtime.settings import parse_duration
+from service_runtime.arguments import duration, jwk_set_file
 
 
 def add_clients_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -28,7 +27,9 @@ def add_clients_commands(commands: "argparse._SubParsersAction[argparse.Argument
         "--audience", action="append", dest="audiences", metavar="A", help="the first: default"
     )
     add.add_argument("--auth-method", metavar="METHOD")
-    add.add_argument("--jwks-file", type=Path, metavar="F", help="private_key_jwt public keys")
+    add.add_argument(
+        "--jwks-file", type=jwk_set_file, metavar="F", help="private_key_jwt public keys"
+    )
     add.add_argument(
         "--redirect-uri",
         action="append",
@@ -56,7 +57,9 @@ def add_clients_commands(commands: "argparse._SubParsersAction[argparse.Argument
     remove.add_argument("client_id")
     rotate = clients.add_parser("rotate-secret", help="a new secret, printed once")
     rotate.add_argument("client_id")
-    rotate.add_argument("--keep-old-for", default="0", metavar="DURATION", help="e.g. 1h, 7d")
+    rotate.add_argument(
+        "--keep-old-for", type=duration, default=0.0, metavar="DURATION", help="e.g. 1h, 7d"
+    )
 
 
 def _line(client: Client) -> str:
@@ -84,8 +87,7 @@ def run_clients(args: argparse.Namespace, settings: IssuerSettings) -> int:
             print(_line(client))
         return 0
     if args.action == "rotate-secret":
-        keep_old_for = float(parse_duration(args.keep_old_for))  # type: ignore[arg-type]
-        secret = store.rotate_secret(args.client_id, keep_old_for)
+        secret = store.rotate_secret(args.client_id, args.keep_old_for)
         print(f"new secret for {args.client_id} (shown once): {secret}")
         return 0
     if args.action == "remove":
@@ -111,7 +113,7 @@ def _add(args: argparse.Namespace, settings: IssuerSettings, store: ClientStore)
     unknown = scopes - set(settings.scopes)
     if unknown:
         raise ClientError(f"unknown scope {' '.join(sorted(unknown))} (see ISSUER_SCOPES)")
-    jwks = json.loads(args.jwks_file.read_text()) if args.jwks_file else None
+    jwks = args.jwks_file
     existing = store.get(args.client_id) if args.exists_ok else None
     if existing is not None:
         print(f"exists {_line(existing)}")

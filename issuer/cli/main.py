@@ -9,7 +9,6 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from issuer.accounts.users import UserError, UserStore
@@ -22,6 +21,7 @@ from issuer.config import IssuerSettings
 from issuer.keys import schedule as sched
 from issuer.keys.store import KeyDecryptionFailed, KeyNotFound
 from issuer.sessions.user_sessions import UserSessions
+from issuer.startup_checks import settings_at_start
 from issuer.store.schema import SchemaOutdated, current_revision, head_revision, upgrade
 from issuer.wiring import (
     database_engine,
@@ -32,14 +32,17 @@ from issuer.wiring import (
     user_sessions,
     user_store,
 )
+from service_runtime.arguments import OneLineParser, add_commands, add_env_file_option
 from service_runtime.logs import configure_logging
 from service_runtime.serving import add_serve_command, serve
-from service_runtime.settings import describe_settings_error
+from service_runtime.settings import InvalidSettings
+from service_runtime.settings_loading import export_env_file, warn_unknown_variables
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m issuer", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineParser(prog="python -m issuer", description=__doc__)
+    add_env_file_option(parser, "ISSUER_ENV_FILE")
+    commands = add_commands(parser)
 
     add_serve_command(commands, port=8000, what="the issuer")
 
@@ -240,6 +243,8 @@ def _confirm(question: str) -> bool:
 
 def _serve(args: argparse.Namespace, settings: IssuerSettings) -> int:
     configure_logging(settings.log_level)
+    warn_unknown_variables(IssuerSettings, args.env_file)
+    export_env_file(IssuerSettings, args.env_file)
     serve(
         "issuer.app:app_from_env",
         host=args.host,
@@ -253,12 +258,12 @@ def _serve(args: argparse.Namespace, settings: IssuerSettings) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(identifiers_as_values(sys.argv[1:] if argv is None else argv))
     try:
-        settings = IssuerSettings()
-    except ValidationError as error:
-        print(describe_settings_error(error, "ISSUER_"), file=sys.stderr)
-        return 2
+        settings = settings_at_start(args.env_file)
+    except InvalidSettings as error:
+        return error.report()
     if args.command != "serve":
         configure_logging("WARNING")
+        warn_unknown_variables(IssuerSettings, args.env_file)
     command = {
         "serve": _serve,
         "users": _users,

@@ -13,7 +13,7 @@ from service_runtime.settings import describe_settings_error
 def _error(**values: object) -> str:
     with pytest.raises(ValidationError) as caught:
         IssuerSettings(**values)  # type: ignore[arg-type]
-    return describe_settings_error(caught.value, "ISSUER_")
+    return describe_settings_error(caught.value, IssuerSettings)
 
 
 def test_bad_ttl_names_the_variable() -> None:

@@ -14,10 +14,9 @@ from tests.support import ROOT
 
 
 def _error(settings: type[IssuerSettings | ResourceApiSettings], **values: object) -> str:
-    prefix = "ISSUER_" if settings is IssuerSettings else "RESOURCE_API_"
     with pytest.raises(ValidationError) as caught:
         settings(**values)  # type: ignore[arg-type]
-    return describe_settings_error(caught.value, prefix)
+    return describe_settings_error(caught.value, settings)
 
 
 def test_defaults_are_16_kib_10_s_10_s_and_1000_connections() -> None:
