@@ -21,9 +21,15 @@ def add_serve_command(
 ) -> None:
     """The `serve [--host H] [--port P] [--workers N]` subcommand, the same for both services."""
     serve_command = commands.add_parser("serve", help=f"run {what} over HTTP")
-    serve_command.add_argument("--host", default="127.0.0.1")
-    serve_command.add_argument("--port", type=int, default=port)
-    serve_command.add_argument("--workers", type=int, default=1)
+    serve_command.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default: %(default)s)"
+    )
+    serve_command.add_argument(
+        "--port", type=int, default=port, help="the TCP port (default: %(default)s)"
+    )
+    serve_command.add_argument(
+        "--workers", type=int, default=1, help="worker processes (default: %(default)s)"
+    )
 
 
 @contextlib.contextmanager
