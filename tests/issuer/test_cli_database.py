@@ -3,14 +3,18 @@ there is no database, naming what it looked for and how to point at the right on
 which database a command uses."""
 
 import os
+import select
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
+from issuer.cli.database import describe_database
 from issuer.cli.main import main
 from issuer.wiring import database_engine, open_database
-from tests.support import issuer_settings
+from tests.support import ISSUER, ROOT, free_port, issuer_process_env, issuer_settings
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -60,8 +64,8 @@ def test_a_command_refuses_to_create_a_database(
     else:
         url = os.environ["ISSUER_DATABASE_URL"]
         assert f"no issuer schema in {_unpassworded(url)}:" in error
-        password = make_url(url).password
-        assert password is not None and str(password) not in error
+        password = make_url(url).password  # the test cluster's URL may have none
+        assert not password or str(password) not in error
         with database_engine(issuer_settings(elsewhere / "data")).connect() as connection:
             assert not connection.dialect.has_table(connection, "alembic_version")
 
@@ -137,3 +141,37 @@ def test_verbose_names_the_database_even_when_it_is_missing(
     assert first.startswith("database: ")
     if database == "sqlite":
         assert f"{elsewhere / 'data' / 'issuer.db'} (SQLite)" in first
+
+
+@pytest.mark.slow
+def test_serve_names_its_database_with_verbose(tmp_path: Path) -> None:
+    """`-v serve`: the first line on stderr is the database, before the server's own logs."""
+    data = tmp_path / "data"
+    env = {**os.environ, **issuer_process_env(ISSUER, data)}
+    argv = ["-v", "serve", "--port", str(free_port())]
+    with subprocess.Popen(
+        [sys.executable, "-m", "issuer", *argv],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stderr is not None
+        try:
+            ready, _, _ = select.select([process.stderr], [], [], 30)
+            assert ready, "nothing on stderr within 30 s"
+            first = process.stderr.readline()
+        finally:
+            process.terminate()
+    if "ISSUER_DATABASE_URL" in os.environ:
+        assert first.startswith("database: postgresql+psycopg://"), first
+    else:
+        assert f"database: {data / 'issuer.db'} (SQLite)\n" == first
+
+
+def test_the_database_is_named_without_its_password(tmp_path: Path) -> None:
+    """What `-v` and the refusal show of a PostgreSQL URL: everything but the password."""
+    url = "postgresql+psycopg://issuer:s3cret@db.example:5432/issuer"
+    shown = describe_database(issuer_settings(tmp_path, database_url=url))
+    assert "postgresql+psycopg://issuer:***@db.example:5432/issuer (PostgreSQL)" == shown
