@@ -23,10 +23,14 @@ ANCHORS = "published: Hydra 411-513 client_credentials grants/s on 2 CPUs, Keycl
 
 
 def register_service(data: Path) -> str:
-    """Registers the confidential client `bench-service` through the CLI; its secret."""
+    """Registers the confidential client `bench-service` through the CLI, in a database made
+    first (the CLI makes none but with `db upgrade`); its secret."""
+    env = {**os.environ, "ISSUER_DATA_DIR": str(data)}
+    upgrade = [sys.executable, "-m", "issuer", "db", "upgrade"]
+    subprocess.run(upgrade, env=env, cwd=servers.ROOT, capture_output=True, check=True, timeout=60)
     output = subprocess.run(
         [sys.executable, "-m", "issuer", "clients", "add", "bench-service", "--scope", "profile"],
-        env={**os.environ, "ISSUER_DATA_DIR": str(data)},
+        env=env,
         cwd=servers.ROOT,
         capture_output=True,
         text=True,

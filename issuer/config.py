@@ -249,6 +249,15 @@ class IssuerSettings(HttpLimitSettings, EnvFileSettings, BaseSettings):
     def demo_credentials(self) -> list[tuple[str, str]]:
         return [tuple(entry.split(":", 1)) for entry in self.demo_users]  # type: ignore[misc]
 
+    # Last, apart from the other fields: `users add` and `users passwd` refuse shorter ones.
+    min_password_length: int = Field(
+        default=12,
+        ge=1,
+        le=1024,
+        description="The fewest characters `users add` and `users passwd` accept in a "
+        "password (the demo users of ISSUER_DEMO_USERS excepted).",
+    )
+
 
 def _secret(value: SecretStr | None, file: Path | None) -> bytes | None:
     if file is not None:

@@ -24,6 +24,20 @@ class UserError(ValueError):
     """A user could not be added or removed; the message says why."""
 
 
+class PasswordTooShort(UserError):
+    """A new password is shorter than ISSUER_MIN_PASSWORD_LENGTH."""
+
+
+def require_password_length(password: str, minimum: int) -> None:
+    """The policy for passwords people choose (`users add`, `users passwd`); the store itself
+    takes any length from 1, so that the demo users of ISSUER_DEMO_USERS keep theirs."""
+    if len(password) < minimum:
+        length = f"{len(password)} character{'' if len(password) == 1 else 's'}"
+        raise PasswordTooShort(
+            f"the password has {length} and ISSUER_MIN_PASSWORD_LENGTH asks for at least {minimum}"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     id: str

@@ -1,15 +1,26 @@
 """`python -m issuer clients …`: register, list, show, remove clients and rotate secrets."""
 
 import argparse
-import json
 import sys
 from typing import Any
 
-from issuer.clients.registry import Client, ClientError, ClientStore
+from issuer.cli.output import print_json, print_rows
+from issuer.clients.registry import (
+    CONFIDENTIAL_METHODS,
+    Client,
+    ClientError,
+    ClientStore,
+    registrable_grants,
+)
 from issuer.config import IssuerSettings
 from issuer.wiring import client_store, open_database
 from jwtkit import system_clock
 from service_runtime.arguments import duration, jwk_set_file
+
+# What `--grant` and `--auth-method` accept: the registry's own lists ("none": public clients).
+GRANT_CHOICES = sorted(registrable_grants())
+AUTH_METHOD_CHOICES = ["none", *sorted(CONFIDENTIAL_METHODS)]
+HEADER = ("CLIENT_ID", "TYPE", "AUTH_METHOD", "GRANTS", "SCOPES", "AUDIENCES", "NATIVE")
 
 
 def add_clients_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -17,18 +28,45 @@ def add_clients_commands(commands: "argparse._SubParsersAction[argparse.Argument
         dest="action", required=True
     )
     add = clients.add_parser("add", help="register a client; a secret is printed once")
-    add.add_argument("client_id")
+    add.add_argument("client_id", help="1 to 150 of A-Z a-z 0-9 . _ ~ @ + -")
     kind = add.add_mutually_exclusive_group()
     kind.add_argument("--public", action="store_true", help="no secret (browser, mobile app)")
     kind.add_argument("--confidential", action="store_true", help="a service (the default)")
-    add.add_argument("--grant", action="append", dest="grants", metavar="G", help="repeatable")
-    add.add_argument("--scope", action="append", dest="scopes", metavar="S", help="repeatable")
     add.add_argument(
-        "--audience", action="append", dest="audiences", metavar="A", help="the first: default"
+        "--grant",
+        action="append",
+        dest="grants",
+        choices=GRANT_CHOICES,
+        metavar="G",
+        help="one of %(choices)s; repeatable (default: client_credentials, or password with "
+        "--public)",
     )
-    add.add_argument("--auth-method", metavar="METHOD")
     add.add_argument(
-        "--jwks-file", type=jwk_set_file, metavar="F", help="private_key_jwt public keys"
+        "--scope",
+        action="append",
+        dest="scopes",
+        metavar="S",
+        help="one of ISSUER_SCOPES, repeatable (default: none)",
+    )
+    add.add_argument(
+        "--audience",
+        action="append",
+        dest="audiences",
+        metavar="A",
+        help="an aud its tokens may carry, repeatable; the first is the default one (default: "
+        "ISSUER_AUDIENCE)",
+    )
+    add.add_argument(
+        "--auth-method",
+        choices=AUTH_METHOD_CHOICES,
+        metavar="METHOD",
+        help="one of %(choices)s (default: client_secret_basic, or none with --public)",
+    )
+    add.add_argument(
+        "--jwks-file",
+        type=jwk_set_file,
+        metavar="F",
+        help="private_key_jwt: a JSON file of public keys (a JWK Set)",
     )
     add.add_argument(
         "--redirect-uri",
@@ -42,37 +80,47 @@ def add_clients_commands(commands: "argparse._SubParsersAction[argparse.Argument
         action="store_true",
         help="a native app (RFC 8252): the port of a loopback IP redirect URI may vary",
     )
-    add.add_argument("--json", action="store_true")
+    add.add_argument("--json", action="store_true", help="print the client (and secret) as JSON")
     add.add_argument(
         "--exists-ok",
         action="store_true",
         help="succeed without change when the client exists (for start-up scripts)",
     )
     listing = clients.add_parser("list", help="list clients")
-    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--json", action="store_true", help="print JSON")
     show = clients.add_parser("show", help="show one client")
-    show.add_argument("client_id")
-    show.add_argument("--json", action="store_true")
+    show.add_argument("client_id", help="the client's id")
+    show.add_argument("--json", action="store_true", help="print JSON")
     remove = clients.add_parser("remove", help="remove a client")
-    remove.add_argument("client_id")
+    remove.add_argument("client_id", help="the client's id")
     rotate = clients.add_parser("rotate-secret", help="a new secret, printed once")
-    rotate.add_argument("client_id")
+    rotate.add_argument("client_id", help="the client's id")
     rotate.add_argument(
-        "--keep-old-for", type=duration, default=0.0, metavar="DURATION", help="e.g. 1h, 7d"
+        "--keep-old-for",
+        type=duration,
+        default="0",
+        metavar="DURATION",
+        help="how long the old secret keeps working, in seconds or as 90s, 15m, 1h, 7d "
+        "(default: %(default)s, it stops at once)",
     )
+    rotate.add_argument("--json", action="store_true", help="print the new secret as JSON")
 
 
-def _line(client: Client) -> str:
+def _cells(client: Client) -> list[str]:
     info = client.describe()
-    return "\t".join(
+    return (
         [info["client_id"], info["type"], info["auth_method"]]
         + [" ".join(info[field]) or "-" for field in ("grants", "scopes", "audiences")]
         + ["native" if client.native else "-"]
     )
 
 
+def _line(client: Client) -> str:
+    return "\t".join(_cells(client))
+
+
 def _print(value: dict[str, Any] | list[dict[str, Any]]) -> None:
-    print(json.dumps(value, indent=2))
+    print_json(value)
 
 
 def run_clients(args: argparse.Namespace, settings: IssuerSettings) -> int:
@@ -83,12 +131,15 @@ def run_clients(args: argparse.Namespace, settings: IssuerSettings) -> int:
         clients = store.list()
         if args.json:
             _print([client.describe() for client in clients])
-        for client in [] if args.json else clients:
-            print(_line(client))
+        else:
+            print_rows(HEADER, [_cells(client) for client in clients])
         return 0
     if args.action == "rotate-secret":
         secret = store.rotate_secret(args.client_id, args.keep_old_for)
-        print(f"new secret for {args.client_id} (shown once): {secret}")
+        if args.json:
+            _print({"client_id": args.client_id, "client_secret": secret})
+        else:
+            print(f"new secret for {args.client_id} (shown once): {secret}")
         return 0
     if args.action == "remove":
         if not store.remove(args.client_id):
@@ -101,7 +152,7 @@ def run_clients(args: argparse.Namespace, settings: IssuerSettings) -> int:
     if args.json:
         _print(found.describe())
     else:
-        print(_line(found))
+        print_rows(HEADER, [_cells(found)])
     return 0
 
 

@@ -2,18 +2,27 @@
 
 import argparse
 import getpass
-import json
 import math
 import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine
 
-from issuer.accounts.users import UserError, UserStore
+from issuer.accounts.users import (
+    PasswordTooShort,
+    User,
+    UserError,
+    UserStore,
+    require_password_length,
+)
 from issuer.cli.argv import identifiers_as_values
 from issuer.cli.clients import add_clients_commands, run_clients
+from issuer.cli.database import DatabaseMissing, describe_database, require_database
+from issuer.cli.help import ArgumentParser, VersionAction
+from issuer.cli.output import print_json, print_rows
 from issuer.cli.resources import add_resources_commands, run_resources
 from issuer.cli.sessions import add_sessions_commands, describe_ended, run_sessions
 from issuer.clients.registry import ClientError
@@ -32,16 +41,27 @@ from issuer.wiring import (
     user_sessions,
     user_store,
 )
-from service_runtime.arguments import OneLineParser, add_commands, add_env_file_option
-from service_runtime.logs import configure_logging
+from service_runtime.arguments import add_commands, add_env_file_option
+from service_runtime.logs import LOG_FORMATS, configure_logging
 from service_runtime.serving import add_serve_command, serve
 from service_runtime.settings import InvalidSettings
 from service_runtime.settings_loading import export_env_file, warn_unknown_variables
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="python -m issuer", description=__doc__)
+    parser = ArgumentParser(prog="python -m issuer", description=__doc__)
     add_env_file_option(parser, "ISSUER_ENV_FILE")
+    parser.add_argument("--version", action=VersionAction, help="print the versions and exit")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="say on stderr which database is used"
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="auto",
+        help="warnings on stderr, one of %(choices)s: auto is text at a terminal and JSON lines "
+        "otherwise (serve logs JSON lines)",
+    )
     commands = add_commands(parser)
 
     add_serve_command(commands, port=8000, what="the issuer")
@@ -50,23 +70,41 @@ def _parser() -> argparse.ArgumentParser:
         dest="action", required=True
     )
     add = users.add_parser("add", help="add a user")
-    add.add_argument("name")
-    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    add.add_argument("--scope", action="append", dest="scopes", metavar="S", help="repeatable")
-    users.add_parser("list", help="list users")
+    add.add_argument("name", help="the username: 1 to 150 of A-Z a-z 0-9 . _ @ + -")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from stdin (default: ask twice at the terminal); at least "
+        "ISSUER_MIN_PASSWORD_LENGTH characters",
+    )
+    add.add_argument(
+        "--scope",
+        action="append",
+        dest="scopes",
+        metavar="S",
+        help="one of ISSUER_SCOPES, repeatable (default: ISSUER_DEFAULT_SCOPES)",
+    )
+    add.add_argument("--json", action="store_true", help="print the user as JSON")
+    users.add_parser("list", help="list users").add_argument(
+        "--json", action="store_true", help="print JSON"
+    )
     remove = users.add_parser("remove", help="remove a user and end their sessions")
-    remove.add_argument("name")
+    remove.add_argument("name", help="the username")
     passwd = users.add_parser("passwd", help="set a user's password and end their sessions")
-    passwd.add_argument("name")
-    passwd.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+    passwd.add_argument("name", help="the username")
+    passwd.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read it from stdin (default: ask twice at the terminal)",
+    )
     unlock = users.add_parser("unlock", help="clear an account's failed-login counters")
-    unlock.add_argument("name")
+    unlock.add_argument("name", help="the username")
 
     keys = commands.add_parser("keys", help="manage signing keys").add_subparsers(
         dest="action", required=True
     )
     listing = keys.add_parser("list", help="list signing keys and their states")
-    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--json", action="store_true", help="print JSON")
     rotate = keys.add_parser("rotate", help="publish a new key that activates after publish-ahead")
     rotate.add_argument(
         "--now",
@@ -74,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
         help="activate it as soon as every issuer process publishes it (one key check + 5 s)",
     )
     revoke = keys.add_parser("revoke", help="unpublish and destroy a key at once")
-    revoke.add_argument("kid")
+    revoke.add_argument("kid", help="the key's id, as `keys list` shows it")
     revoke.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     keys.add_parser(
         "rewrap",
@@ -92,9 +130,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, status: int = 1) -> int:
     print(f"error: {message}", file=sys.stderr)
-    return 1
+    return status
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -130,17 +168,38 @@ def _users(args: argparse.Namespace, settings: IssuerSettings) -> int:
         unknown = scopes - set(settings.scopes)
         if unknown:
             return _fail(f"unknown scope {' '.join(sorted(unknown))} (see ISSUER_SCOPES)")
-        user = users.add(args.name, _read_password(args.password_stdin), scopes)
-        print(f"added {user.username} (sub {user.id}, scopes {' '.join(sorted(user.scopes))})")
+        if users.exists(args.name):  # before asking for a password that could not be used
+            return _fail(f"user {args.name!r} already exists")
+        user = users.add(args.name, _new_password(args, settings), scopes)
+        if args.json:
+            print_json(_user_fields(user))
+        else:
+            print(f"added {user.username} (sub {user.id}, scopes {' '.join(sorted(user.scopes))})")
     elif args.action == "list":
-        for user in users.list():
-            print(f"{user.username}\t{user.id}\t{' '.join(sorted(user.scopes))}")
+        listed = [_user_fields(user) for user in users.list()]
+        if args.json:
+            print_json(listed)
+        else:
+            rows = [(row["username"], row["sub"], " ".join(row["scopes"])) for row in listed]
+            print_rows(("USERNAME", "SUB", "SCOPES"), rows)
     else:
-        return _change_user(args, users, user_sessions(settings, engine))
+        return _change_user(args, settings, users, user_sessions(settings, engine))
     return 0
 
 
-def _change_user(args: argparse.Namespace, users: UserStore, sessions: UserSessions) -> int:
+def _user_fields(user: User) -> dict[str, Any]:
+    return {"username": user.username, "sub": user.id, "scopes": sorted(user.scopes)}
+
+
+def _new_password(args: argparse.Namespace, settings: IssuerSettings) -> str:
+    password = _read_password(args.password_stdin)
+    require_password_length(password, settings.min_password_length)
+    return password
+
+
+def _change_user(
+    args: argparse.Namespace, settings: IssuerSettings, users: UserStore, sessions: UserSessions
+) -> int:
     """passwd and remove: both end every session of the user (RFC 9700 §4.14.2). The new
     password comes with a new credential generation, which ends the user's sign-ins in every
     process at once; then the rows go."""
@@ -148,7 +207,7 @@ def _change_user(args: argparse.Namespace, users: UserStore, sessions: UserSessi
     if found is None:
         return _fail(f"no user named {args.name!r}")
     if args.action == "passwd":
-        users.set_password(args.name, _read_password(args.password_stdin))
+        users.set_password(args.name, _new_password(args, settings))
     else:
         users.remove(args.name)
     ended = sessions.end_all(found.user.id, time.time())
@@ -180,9 +239,10 @@ def _keys(args: argparse.Namespace, settings: IssuerSettings) -> int:
             for key, state, retires in lifecycle.states(now)
         ]
         if args.json:
-            print(json.dumps(rows, indent=2))
-        for row in [] if args.json else rows:
-            print("\t".join(row.values()))
+            print_json(rows)
+        else:
+            header = ("KID", "STATE", "CREATED", "ACTIVATES", "RETIRES", "ALGORITHM")
+            print_rows(header, [tuple(row.values()) for row in rows])
     elif args.action == "rotate":
         signing = sched.active_key(lifecycle.store.load(), now)
         rotation = lifecycle.rotate(now, immediately=args.now)
@@ -255,6 +315,14 @@ def _serve(args: argparse.Namespace, settings: IssuerSettings) -> int:
     return 0
 
 
+def _check_database(args: argparse.Namespace, settings: IssuerSettings) -> None:
+    """Every command but `serve` and `db upgrade` works on an existing database only;
+    `db current` only needs to reach it (an empty PostgreSQL database is at revision none)."""
+    if args.command == "serve" or (args.command, args.action) == ("db", "upgrade"):
+        return
+    require_database(settings, schema=args.command != "db")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(identifiers_as_values(sys.argv[1:] if argv is None else argv))
     try:
@@ -262,8 +330,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidSettings as error:
         return error.report()
     if args.command != "serve":
-        configure_logging("WARNING")
+        configure_logging("WARNING", args.log_format)
         warn_unknown_variables(IssuerSettings, args.env_file)
+    if args.verbose:
+        print(f"database: {describe_database(settings)}", file=sys.stderr)
     command = {
         "serve": _serve,
         "users": _users,
@@ -274,7 +344,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sessions": run_sessions,
     }[args.command]
     try:
+        _check_database(args, settings)
         return command(args, settings)
+    except (DatabaseMissing, PasswordTooShort) as error:
+        return _fail(str(error), status=2)
     except (
         UserError,
         ClientError,

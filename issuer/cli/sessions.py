@@ -2,16 +2,18 @@
 login) and sign-in sessions (a browser's sign-in at the login page)."""
 
 import argparse
-import json
 import time
 from datetime import UTC, datetime
 
 from issuer.accounts.users import UserError
+from issuer.cli.output import print_json, print_rows
 from issuer.config import IssuerSettings
 from issuer.sessions.user_sessions import Ended, Live
 from issuer.wiring import open_database, user_sessions, user_store
 
 REFRESH, SIGN_IN = "refresh", "sign-in"
+# A row's first field is its family's or its sign-in's id, by kind.
+HEADER = ("ID", "USER", "CLIENT", "STARTED", "LAST_REFRESH", "EXPIRES", "KIND")
 
 
 def add_sessions_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -20,8 +22,8 @@ def add_sessions_commands(commands: "argparse._SubParsersAction[argparse.Argumen
     listing = actions.add_parser(
         "list", help="live sessions: refresh-token families and sign-in sessions (last column)"
     )
-    listing.add_argument("--user", metavar="NAME")
-    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--user", metavar="NAME", help="only this user's (default: everyone's)")
+    listing.add_argument("--json", action="store_true", help="print JSON")
     revoke = actions.add_parser("revoke", help="end sessions at once")
     target = revoke.add_mutually_exclusive_group(required=True)
     target.add_argument("--user", metavar="NAME", help="all of the user's sessions of both kinds")
@@ -100,7 +102,6 @@ def _rows(live: Live, names: dict[str, str]) -> list[dict[str, str | None]]:
 
 def _print_rows(rows: list[dict[str, str | None]], *, as_json: bool) -> None:
     if as_json:
-        print(json.dumps(rows, indent=2))
+        print_json(rows)
         return
-    for row in rows:
-        print("\t".join(value or "-" for value in row.values()))
+    print_rows(HEADER, [[value or "-" for value in row.values()] for row in rows])

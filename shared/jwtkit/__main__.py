@@ -5,12 +5,14 @@ import logging
 import sys
 from typing import Any
 
+import jwtkit
 from jwtkit import _inspect_command as inspect_command
 
 
 def main(argv: list[str] | None = None, **options: Any) -> int:
     """`options` go to the command (tests pass `out`, `clock`, `transport`)."""
     parser = argparse.ArgumentParser(prog="python -m jwtkit")
+    parser.add_argument("--version", action="version", version=f"jwtkit {jwtkit.__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     inspect = commands.add_parser("inspect", help="show why a token is valid or not")
     inspect_command.add_arguments(inspect)

@@ -12,6 +12,7 @@ import pytest
 
 from issuer.cli.main import main
 from issuer.services import IssuerServices
+from issuer.wiring import open_database
 from jwtkit.testing import FakeClock
 from tests.issuer.sign_in import (
     REDIRECT,
@@ -25,6 +26,7 @@ from tests.issuer.sign_in import (
     sign_in,
     sign_out,
 )
+from tests.support import issuer_settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
 
@@ -279,6 +281,7 @@ def test_clients_add_with_redirect_uris_and_exists_ok(
     """What `make run` and compose do at start: register the docs client unless it exists.
     Redirect URIs are checked at registration (https, or http on a loopback host)."""
     monkeypatch.setenv("ISSUER_DATA_DIR", str(tmp_path / "data"))
+    open_database(issuer_settings(tmp_path / "data"))  # the server's database
     docs = [
         "clients", "add", "resource-api-docs", "--public", "--grant", "authorization_code",
         "--redirect-uri", "http://localhost:8001/docs/oauth2-redirect", "--exists-ok",

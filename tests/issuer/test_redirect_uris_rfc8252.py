@@ -12,6 +12,7 @@ import pytest
 from issuer.cli.main import main
 from issuer.clients.redirect_uris import matches
 from issuer.services import IssuerServices
+from issuer.wiring import open_database
 from jwtkit.testing import FakeClock
 from tests.issuer.sign_in import (
     code_flow_issuer,
@@ -22,6 +23,7 @@ from tests.issuer.sign_in import (
     returned,
     sign_in,
 )
+from tests.support import issuer_settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
 
@@ -207,6 +209,7 @@ def test_clients_add_native_and_list_shows_it(
 ) -> None:
     """`--native` is stored, shown by list and show (text and JSON), and needs the code flow."""
     monkeypatch.setenv("ISSUER_DATA_DIR", str(tmp_path / "data"))
+    open_database(issuer_settings(tmp_path / "data"))  # the server's database
     code_flow = ["--public", "--grant", "authorization_code", "--redirect-uri"]
     assert 0 == main(["clients", "add", "cli-app", *code_flow, NATIVE[0], "--native"])
     assert 0 == main(["clients", "add", "web-app", *code_flow, DOCS])

@@ -188,12 +188,12 @@ async def test_users_passwd_and_remove_end_every_session(
     statuses = sorted([(await _refresh(client, t)).status_code for t in (phone, laptop)])
     assert [200, 400] == statuses
     third = (await _login(client))["refresh_token"]
-    monkeypatch.setattr("sys.stdin", io.StringIO("new-pw\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("new-password\n"))
     assert 0 == await anyio.to_thread.run_sync(
         main, ["users", "passwd", "alice", "--password-stdin"]
     )
     assert 400 == (await _refresh(client, third)).status_code
-    login = await client.post("/token", data={"username": "alice", "password": "new-pw"})
+    login = await client.post("/token", data={"username": "alice", "password": "new-password"})
     assert 200 == login.status_code
     assert 0 == await anyio.to_thread.run_sync(main, ["users", "remove", "alice"])
     assert 400 == (await _refresh(client, login.json()["refresh_token"])).status_code

@@ -8,6 +8,7 @@ import pytest
 
 from issuer.cli.main import main
 from issuer.config import IssuerSettings
+from issuer.wiring import open_database
 from jwtkit.testing import FakeClock
 from tests.support import basic_auth, issuer_client
 
@@ -71,6 +72,7 @@ def test_clients_and_resources_cli(
     rotate-secret, remove; resources add, list, remove."""
     monkeypatch.setenv("ISSUER_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("ISSUER_SCOPES", "profile admin")
+    open_database(settings)  # the server's database
     assert 0 == main(
         ["clients", "add", "billing", "--scope", "profile", "--audience", "billing-api"]
     )

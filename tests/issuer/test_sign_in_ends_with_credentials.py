@@ -74,7 +74,7 @@ async def test_rfc9700_4_14_2_a_credential_change_ends_the_sign_in_session(
     client, _services = issuer
     code = await signed_in(client)
     refresh_token = (await exchange(client, code)).json()["refresh_token"]
-    assert 0 == await cli(*command, stdin="new-pw\n")
+    assert 0 == await cli(*command, stdin="new-password\n")
     after = await client.get("/authorize", params=params(state="after"))
     assert is_login_page(after) and "location" not in after.headers
     refreshed = await client.post(
@@ -103,7 +103,7 @@ async def test_a_code_issued_before_a_password_change_is_not_redeemed_after_it(
     """A code not yet exchanged would start a refresh family after the change: it expires."""
     client, _services = issuer
     code = returned(await sign_in(client, params()))["code"]
-    assert 0 == await cli("users", "passwd", "alice", "--password-stdin", stdin="new-pw\n")
+    assert 0 == await cli("users", "passwd", "alice", "--password-stdin", stdin="new-password\n")
     refused = await exchange(client, code)
     assert (400, "invalid_grant") == (refused.status_code, refused.json()["error"])
 
@@ -113,8 +113,8 @@ async def test_the_new_password_signs_in_again(
 ) -> None:
     client, _services = issuer
     await signed_in(client)
-    assert 0 == await cli("users", "passwd", "alice", "--password-stdin", stdin="new-pw\n")
-    assert "code" in returned(await sign_in(client, params(), password="new-pw"))
+    assert 0 == await cli("users", "passwd", "alice", "--password-stdin", stdin="new-password\n")
+    assert "code" in returned(await sign_in(client, params(), password="new-password"))
     assert "code" in returned(await client.get("/authorize", params=params()))
 
 

@@ -12,7 +12,7 @@ from issuer.cli.main import main
 from issuer.config import IssuerSettings
 from issuer.store.db import session
 from issuer.store.models import UserRow
-from issuer.wiring import build_services
+from issuer.wiring import build_services, open_database
 from jwtkit.testing import FakeClock
 from tests.support import issuer_settings
 
@@ -71,6 +71,7 @@ def _cli(monkeypatch: pytest.MonkeyPatch, data: Path, args: list[str], stdin: st
     for name, value in {"ARGON2_MEMORY_KIB": "19456", "ARGON2_TIME_COST": "2"}.items():
         monkeypatch.setenv(f"ISSUER_{name}", value)
     monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    open_database(IssuerSettings())  # the database the server made (the CLI makes none)
     return main(args)
 
 
@@ -83,7 +84,7 @@ def test_users_cli_add_list_remove(
         monkeypatch,
         data,
         ["users", "add", "ann", "--password-stdin", "--scope", "profile", "--scope", "admin"],
-        "s3cret\n",
+        "s3cret-passphrase\n",
     )
     assert 1 == _cli(monkeypatch, data, ["users", "add", "ann", "--password-stdin"], "other\n")
     assert "already exists" in capsys.readouterr().err

@@ -13,7 +13,15 @@ import jwt
 import pytest
 
 from issuer.cli.main import main
-from tests.support import CHEAP_ARGON2, ROOT, free_port, serve, wait_until_ready
+from issuer.wiring import open_database
+from tests.support import (
+    CHEAP_ARGON2,
+    ROOT,
+    free_port,
+    issuer_settings,
+    serve,
+    wait_until_ready,
+)
 
 
 def _env(data: Path) -> dict[str, str]:
@@ -78,11 +86,11 @@ def test_keys_cli_with_two_issuer_processes(tmp_path: Path) -> None:
 
         # A user added through the CLI logs in through either process, and a token from
         # either verifies against the other's JWKS.
-        added = _cli(env, "users", "add", "bob", "--password-stdin", stdin="bob's pw\n")
+        added = _cli(env, "users", "add", "bob", "--password-stdin", stdin="bob's password\n")
         assert 0 == added.returncode, added.stderr
         for signer, verifier in (bases, bases[::-1]):
             token = httpx.post(
-                f"{signer}/token", data={"username": "bob", "password": "bob's pw"}
+                f"{signer}/token", data={"username": "bob", "password": "bob's password"}
             ).json()["access_token"]
             keys = jwt.PyJWKSet.from_json(httpx.get(f"{verifier}/.well-known/jwks.json").text)
             key = next(k for k in keys.keys if k.key_id == jwt.get_unverified_header(token)["kid"])
@@ -141,6 +149,7 @@ def test_kid_starting_with_dash_is_a_kid(
     it as the kid (here: no such key, exit 1), not as an unknown option (argparse's exit 2).
     Regression: CI failed about once in 64 runs."""
     monkeypatch.setenv("ISSUER_DATA_DIR", str(tmp_path / "data"))
+    open_database(issuer_settings(tmp_path / "data"))  # the server's database
     assert 1 == main(argv)
     assert "no key -tEzwip5Yq" in capsys.readouterr().err
 
@@ -150,5 +159,6 @@ def test_username_starting_with_dash_is_a_username(
 ) -> None:
     """`users remove -bob` names the user -bob, which the username rule allows."""
     monkeypatch.setenv("ISSUER_DATA_DIR", str(tmp_path / "data"))
+    open_database(issuer_settings(tmp_path / "data"))  # the server's database
     assert 1 == main(["users", "remove", "-bob"])
     assert "no user named '-bob'" in capsys.readouterr().err

@@ -31,6 +31,7 @@ def test_service_token_with_authlib_against_real_processes(tmp_path: Path) -> No
     issuer_port, api_port = free_port(), free_port()
     issuer, api = f"http://127.0.0.1:{issuer_port}", f"http://127.0.0.1:{api_port}"
     env = issuer_process_env(issuer, tmp_path / "data")
+    issuer_cli(env, "db", "upgrade")  # the CLI works on an existing database only
     added = issuer_cli(
         env, "clients", "add", "reports", "--scope", "profile", "--audience", "resource-api"
     )

@@ -35,6 +35,7 @@ def _read_until(fd: int, marker: bytes, timeout: float = 20) -> bytes:
 
 
 def _add_on_terminal(data: Path, first: str, second: str) -> tuple[int, bytes]:
+    build_services(issuer_settings(data), FakeClock())  # the server's database
     controller, terminal = pty.openpty()
 
     def take_terminal() -> None:
@@ -72,7 +73,7 @@ def _add_on_terminal(data: Path, first: str, second: str) -> tuple[int, bytes]:
 
 def test_prompts_twice_without_echo(tmp_path: Path) -> None:
     """The password is asked twice and never shown on the terminal."""
-    code, screen = _add_on_terminal(tmp_path / "data", "s3cret-pass", "s3cret-pass")
+    code, screen = _add_on_terminal(tmp_path / "data", "s3cret-passphrase", "s3cret-passphrase")
     assert 0 == code, screen
     assert b"added ann" in screen
     assert b"s3cret-pass" not in screen

@@ -86,6 +86,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
         "--scope", "profile",
     ]  # fmt: skip
     docs_redirect = f"{running.api}/docs/oauth2-redirect"
+    issuer_cli(env, "db", "upgrade")  # the CLI works on an existing database only
     issuer_cli(
         env, "clients", "add", "resource-api-docs", *code_flow, "--redirect-uri", docs_redirect
     )
