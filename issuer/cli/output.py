@@ -29,3 +29,9 @@ def print_rows(header: Row, rows: Sequence[Row], out: TextIO | None = None) -> N
     for row in table:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
         print("  ".join(cells).rstrip(), file=out)
+
+
+def fail(message: str, status: int = 1) -> int:
+    """One line on stderr, and the exit status to return."""
+    print(f"error: {message}", file=sys.stderr)
+    return status

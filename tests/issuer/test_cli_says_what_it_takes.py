@@ -35,8 +35,8 @@ def test_serve_help_gives_the_defaults(capsys: pytest.CaptureFixture[str]) -> No
     """`serve --help` shows where it listens unless told, and how many workers."""
     shown = _help(capsys, "serve")
     assert "--host HOST the address to listen on (default: 127.0.0.1)" in shown
-    assert "--port PORT the TCP port (default: 8000)" in shown
-    assert "--workers WORKERS worker processes (default: 1)" in shown
+    assert "--port PORT the TCP port, 1 to 65535 (default: 8000)" in shown
+    assert "--workers WORKERS worker processes, at least 1 (default: 1)" in shown
 
 
 def test_clients_add_help_lists_the_registry_values(capsys: pytest.CaptureFixture[str]) -> None:

@@ -155,6 +155,7 @@ def test_a_misspelt_variable_is_a_warning_with_the_closest_name(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """ISSUER_ACCES_TOKEN_TTL was ignored in silence; now it is named, and the command runs."""
+    assert 0 == main(["db", "upgrade"])  # the CLI works on an existing database only
     monkeypatch.setenv("ISSUER_ACCES_TOKEN_TTL", "60")
     assert 0 == main(["users", "list"])
     err = capsys.readouterr().err
@@ -176,6 +177,7 @@ def test_env_file_settings_reach_the_command(
     monkeypatch.setenv("ISSUER_DEFAULT_SCOPES", "profile")
     add = ["--env-file", str(env_file), "users", "add", "ann", "--password-stdin"]
     monkeypatch.setattr("sys.stdin", _Lines("correct horse battery\n"))
+    assert 0 == main(["--env-file", str(env_file), "db", "upgrade"])
     assert 0 == main([*add, "--scope", "billing"])
     assert "added ann" in capsys.readouterr().out
     assert (tmp_path / "env-data" / "issuer.db").exists()
