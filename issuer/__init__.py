@@ -1,1 +1,1 @@
-"""The token issuer: authenticates users and signs RS256 access tokens (RFC 9068)."""
+"""The token issuer: authenticates users and clients and signs RFC 9068 access tokens."""
