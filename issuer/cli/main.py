@@ -22,9 +22,7 @@ from issuer.config import IssuerSettings
 from issuer.keys.store import KeyDecryptionFailed, KeyNotFound
 from issuer.startup_checks import settings_at_start
 from issuer.store.schema import SchemaOutdated, current_revision, head_revision, upgrade
-from issuer.wiring import (
-    database_engine,
-)
+from issuer.wiring import database_engine, open_database, unopened_key_store
 from service_runtime.arguments import add_commands, add_env_file_option
 from service_runtime.logs import LOG_FORMATS, configure_logging
 from service_runtime.serving import add_serve_command, serve
@@ -77,6 +75,7 @@ def _db(args: argparse.Namespace, settings: IssuerSettings) -> int:
 def _serve(args: argparse.Namespace, settings: IssuerSettings) -> int:
     configure_logging(settings.log_level)
     warn_unknown_variables(IssuerSettings, args.env_file)
+    _check_database_settings(settings)
     export_env_file(IssuerSettings, args.env_file)
     serve(
         "issuer.app:app_from_env",
@@ -86,6 +85,19 @@ def _serve(args: argparse.Namespace, settings: IssuerSettings) -> int:
         limits=settings.http_limits(),
     )
     return 0
+
+
+def _check_database_settings(settings: IssuerSettings) -> None:
+    """What only the database can judge, before any worker starts: ISSUER_DB_AUTO_UPGRADE=false
+    on an old schema (SchemaOutdated) and a passphrase that cannot read the stored keys
+    (KeyDecryptionFailed), so that they are one line and exit 2 as every bad setting is, not a
+    traceback from each worker's start. The schema is made or upgraded here, once, as serve's
+    start would."""
+    engine = open_database(settings)
+    try:
+        unopened_key_store(settings, engine).open(upgrade=False)
+    finally:
+        engine.dispose()
 
 
 def _check_database(args: argparse.Namespace, settings: IssuerSettings) -> None:
@@ -119,16 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _check_database(args, settings)
         return command(args, settings)
-    except (DatabaseMissing, PasswordTooShort) as error:
+    # A bad setting (the passphrase, auto-upgrade off on an old schema) or argument: exit 2.
+    except (DatabaseMissing, PasswordTooShort, KeyDecryptionFailed, SchemaOutdated) as error:
         return fail(str(error), status=2)
-    except (
-        UserError,
-        ClientError,
-        KeyNotFound,
-        KeyDecryptionFailed,
-        SchemaOutdated,
-        ValueError,
-    ) as error:
+    except (UserError, ClientError, KeyNotFound, ValueError) as error:
         return fail(str(error) if not isinstance(error, KeyNotFound) else f"no key {error}")
     except KeyboardInterrupt:
         return 130

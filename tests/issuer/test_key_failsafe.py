@@ -77,15 +77,16 @@ def test_keys_cli_with_a_wrong_passphrase_changes_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`keys rotate --now` and `keys revoke` with a passphrase that cannot read the active key
-    exit 1 with a message naming ISSUER_KEY_PASSPHRASE, and the keys stay as they were."""
+    exit 2 (a bad setting, issue 21) with a message naming ISSUER_KEY_PASSPHRASE, and the keys
+    stay as they were."""
     data = settings.data_dir
     running = build_services(issuer_settings(data, key_passphrase="A"), clock)
     running.keyring.refresh()
     kid, _ = running.keyring.signing_key(clock())
     monkeypatch.setenv("ISSUER_DATA_DIR", str(data))
     monkeypatch.setenv("ISSUER_KEY_PASSPHRASE", "B")
-    assert 1 == main(["keys", "rotate", "--now"])
-    assert 1 == main(["keys", "revoke", kid, "--yes"])
+    assert 2 == main(["keys", "rotate", "--now"])
+    assert 2 == main(["keys", "revoke", kid, "--yes"])
     assert 2 == capsys.readouterr().err.count("ISSUER_KEY_PASSPHRASE")
     assert [kid] == [key.kid for key in running.keyring.lifecycle.store.load()]
     assert running.keyring.lifecycle.store.load()[0].revoked_at is None

@@ -162,15 +162,15 @@ def test_rewrap_with_a_wrong_old_passphrase_changes_nothing(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """A wrong ISSUER_KEY_PASSPHRASE_OLD is a clear error naming it, and every key stays as it
-    was, readable with the right passphrase."""
+    """A wrong ISSUER_KEY_PASSPHRASE_OLD is a clear error naming it, with exit 2 as every bad
+    setting (issue 21), and every key stays as it was, readable with the right passphrase."""
     data = tmp_path / "data"
     kid = _first_key(data, clock, key_passphrase="right")
     (before,) = _stored(data)
     monkeypatch.setenv("ISSUER_DATA_DIR", str(data))
     monkeypatch.setenv("ISSUER_KEY_PASSPHRASE_OLD", "wrong")
     monkeypatch.setenv("ISSUER_KEY_PASSPHRASE", "new")
-    assert 1 == main(["keys", "rewrap"])
+    assert 2 == main(["keys", "rewrap"])
     assert "ISSUER_KEY_PASSPHRASE_OLD" in capsys.readouterr().err
     (after,) = _stored(data)
     assert before.private_pem == after.private_pem

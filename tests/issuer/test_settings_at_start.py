@@ -9,7 +9,9 @@ import pytest
 
 from issuer.cli.argv import identifiers_as_values
 from issuer.cli.main import main
-from tests.support import CHEAP_ARGON2, free_port
+from issuer.wiring import build_services
+from jwtkit.testing import FakeClock
+from tests.support import CHEAP_ARGON2, free_port, issuer_settings
 
 
 @pytest.fixture(autouse=True)
@@ -209,3 +211,38 @@ class _Lines:
 
     def isatty(self) -> bool:
         return False
+
+
+def test_a_wrong_key_passphrase_is_one_line_and_exit_2_from_serve_and_the_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A passphrase that cannot read the stored keys was a traceback in serve's log (and exit
+    1 from the commands); it is a bad setting like any other, found before a worker starts."""
+    data = tmp_path / "data"
+    made = build_services(issuer_settings(data, key_passphrase="the right one"), FakeClock())
+    made.keyring.refresh()
+    made.engine.dispose()
+    monkeypatch.setenv("ISSUER_DATA_DIR", str(data))
+    monkeypatch.setenv("ISSUER_KEY_PASSPHRASE", "a wrong one")
+    assert 2 == main(["keys", "list"])
+    assert 2 == main(["serve", "--port", str(free_port())])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    refused = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert 2 == len(refused)
+    assert all("ISSUER_KEY_PASSPHRASE" in line for line in refused)
+
+
+def test_auto_upgrade_off_on_an_old_schema_is_one_line_and_exit_2_from_serve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ISSUER_DB_AUTO_UPGRADE=false on a database without the schema: one line that names the
+    command to run, before any worker starts."""
+    monkeypatch.setenv("ISSUER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ISSUER_DB_AUTO_UPGRADE", "false")
+    assert 2 == main(["serve", "--port", str(free_port())])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    refused = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert 1 == len(refused)
+    assert "python -m issuer db upgrade" in refused[0]

@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # Public submodules: attributes of the package once imported, never in its __all__ (the
 # pytest plugin loads `testing`); `contract` is exported as a module.
 SUBMODULES = {"pytest_plugin", "testing"}
-PRIVATE_IMPORT = re.compile(r"\bjwtkit\._(?!_main__\b)|\bfrom jwtkit import [^\n]*\b_[a-z]")
+# A private module or name is `_x`; the dunders (`__version__`, `__main__`) are public.
+PRIVATE_IMPORT = re.compile(r"\bjwtkit\._[a-z]|\bfrom jwtkit import [^\n]*\b_[a-z]")
 
 
 def _imported(module: types.ModuleType) -> set[str]:
