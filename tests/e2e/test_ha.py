@@ -170,6 +170,17 @@ class Traffic:
     def run_for(self, seconds: float) -> None:
         time.sleep(seconds)  # real containers take real time: traffic flows meanwhile
 
+    def run_until(self, requests: int, *, after: float, limit: float) -> None:
+        """Until `requests` requests have been made since `after`, or `limit` seconds have
+        passed, or the traffic thread has ended (real containers take real time)."""
+        deadline = time.monotonic() + limit
+        while (
+            len(self.between(after, float("inf"))) < requests
+            and time.monotonic() < deadline
+            and self._thread.is_alive()
+        ):
+            time.sleep(0.2)
+
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[HaStack]:
@@ -374,8 +385,10 @@ def test_a_killed_replica_costs_at_most_one_percent(stack: HaStack, service: str
         traffic.run_for(3)
         stack.compose("kill", service)
         killed = time.monotonic()
-        # Long enough that 1% means something on a slow machine (about 10 requests a second).
+        # At least 25 s, and enough requests after the kill that 1% means something however
+        # slow the machine (a token request is an argon2 check: a few a second here).
         traffic.run_for(25)
+        traffic.run_until(150, after=killed, limit=60)
     stack.compose("start", service)
     stack.wait_healthy(service)
     failures = traffic.failures(after=killed)
