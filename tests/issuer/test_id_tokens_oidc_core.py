@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from issuer.accounts.users import UserClaims
 from issuer.app import create_app as create_issuer_app
 from issuer.services import IssuerServices
+from issuer.tokens.id_tokens import verified_hint
 from jwtkit import IdTokenVerifier, InMemoryJwks
 from jwtkit.contract import ALGORITHMS, half_hash
 from jwtkit.testing import FakeClock
@@ -300,3 +301,25 @@ async def test_password_grant_gets_no_id_token(issuer: Issuer) -> None:
     assert 200 == response.status_code, response.text
     assert "openid" in response.json()["scope"].split()
     assert "id_token" not in response.json()
+
+
+async def test_id_token_hint_is_verified_rp_initiated_logout_2(
+    issuer: Issuer, clock: FakeClock
+) -> None:
+    """RP-Initiated Logout 1.0 §2 (and Core §3.1.2.1's id_token_hint): an ID token this issuer
+    signed is a hint for its client, or for the client its aud names when none is said, even
+    after its exp; another client's, an altered one, an access token or garbage is not."""
+    body = await token_response(issuer)
+    hint, services = body["id_token"], issuer.services
+    clock.advance(7200)  # past the ID token's exp
+    claims = await verified_hint(hint, RP, services)
+    assert claims is not None and unverified(hint)["sid"] == claims["sid"]
+    assert claims == await verified_hint(hint, None, services)
+    head, payload, signature = hint.split(".")
+    for refused, client_id in (
+        (hint, "web"),
+        (f"{head}.{payload}x.{signature}", RP),
+        (body["access_token"], None),
+        ("not a token", None),
+    ):
+        assert await verified_hint(refused, client_id, services) is None
