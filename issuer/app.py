@@ -16,6 +16,8 @@ from issuer.config import IssuerSettings
 from issuer.errors import OAuthError
 from issuer.metrics import observe_keys
 from issuer.services import IssuerServices
+from issuer.sessions import backchannel
+from issuer.sessions.backchannel import backchannel_delivery
 from issuer.wiring import add_demo_users, build_services
 from jwtkit import Clock, system_clock
 from service_runtime.logs import configure_logging
@@ -55,6 +57,7 @@ def background_jobs(
         (PRUNE_INTERVAL, lambda: services.token_status.prune(clock()), "pruning revocations"),
         (PRUNE_INTERVAL, lambda: services.authorization_codes.prune(clock()), "pruning codes"),
         (PRUNE_INTERVAL, lambda: services.sign_in_sessions.prune(clock()), "pruning sign-ins"),
+        (backchannel.DELIVERY_INTERVAL, backchannel_delivery(services).tick, "back-channel logout"),
     ]
     return [asyncio.create_task(every(interval, job, what, sleep)) for interval, job, what in jobs]
 

@@ -24,6 +24,7 @@ from issuer.keys.store import KeyStore
 from issuer.metrics import count_database_errors
 from issuer.services import IssuerServices
 from issuer.sessions.authorization_codes import AuthorizationCodes
+from issuer.sessions.backchannel import backchannel_logout_for
 from issuer.sessions.consents import Consents
 from issuer.sessions.refresh_tokens import RefreshTokens
 from issuer.sessions.session_clients import SessionClients
@@ -128,6 +129,7 @@ def user_sessions(settings: IssuerSettings, engine: Engine) -> UserSessions:
         sign_ins=sign_in_sessions(settings, engine),
         refresh_tokens=tokens,
         codes=AuthorizationCodes(engine, tokens),
+        backchannel=backchannel_logout_for(engine, tokens),
     )
 
 

@@ -62,7 +62,7 @@ def run_sessions(args: argparse.Namespace, settings: IssuerSettings) -> int:
         users.new_credential_generation(user_id)
         print(describe_ended(sessions.end_all(user_id, now)))
     elif args.sign_in is not None:
-        if not sessions.sign_ins.end_one(args.sign_in):
+        if not sessions.end_sign_in(args.sign_in, now):
             raise UserError(f"no sign-in session {args.sign_in!r}")
         print("1 sign-in session ended")
     else:

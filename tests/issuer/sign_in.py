@@ -17,6 +17,8 @@ from jwtkit.testing import FakeClock
 from tests.support import issuer_client, issuer_settings
 
 REDIRECT = "http://127.0.0.1:9000/callback"
+# web's registered post_logout_redirect_uri (a redirect URI is no logout target: decision 12).
+LOGGED_OUT = "http://127.0.0.1:9000/logged-out"
 VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636 appendix B
 CHALLENGE = s256(VERIFIER)
 
@@ -33,6 +35,7 @@ async def code_flow_issuer(
             "web",
             {"authorization_code", "refresh_token"},
             redirect_uris=(REDIRECT, "https://app.example/cb?tenant=1"),
+            post_logout_redirect_uris=(LOGGED_OUT,),
         )
         yield client, services
 
@@ -45,6 +48,7 @@ def public_client(
     redirect_uris: tuple[str, ...] = (),
     *,
     native: bool = False,
+    post_logout_redirect_uris: tuple[str, ...] = (),
 ) -> None:
     services.clients.add(
         client_id,
@@ -55,6 +59,7 @@ def public_client(
         auth_method="none",
         redirect_uris=redirect_uris,
         native=native,
+        post_logout_redirect_uris=post_logout_redirect_uris,
     )
 
 

@@ -15,6 +15,7 @@ from issuer.services import IssuerServices
 from issuer.wiring import open_database
 from jwtkit.testing import FakeClock
 from tests.issuer.sign_in import (
+    LOGGED_OUT,
     REDIRECT,
     VERIFIER,
     code_flow_issuer,
@@ -85,10 +86,16 @@ async def test_a_second_app_signs_in_without_the_password(
 async def test_logout_redirects_only_to_a_registered_uri(
     issuer: tuple[httpx.AsyncClient, IssuerServices],
 ) -> None:
-    """POST /logout (its confirmation form) keeps what GET /logout did before."""
+    """Only to a registered post_logout_redirect_uri, and no longer to a redirect URI
+    (decision 12, issue 22). With no sign-in there is nothing to ask: GET /logout goes on."""
     client, _services = issuer
-    ok = await sign_out(client, client_id="web", post_logout_redirect_uri=REDIRECT)
-    assert (303, REDIRECT) == (ok.status_code, ok.headers["location"])
+    ok = await client.get(
+        "/logout", params={"client_id": "web", "post_logout_redirect_uri": LOGGED_OUT}
+    )
+    assert (303, LOGGED_OUT) == (ok.status_code, ok.headers["location"])
+    not_a_logout_target = {"client_id": "web", "post_logout_redirect_uri": REDIRECT}
+    refused = await client.get("/logout", params=not_a_logout_target)
+    assert 400 == refused.status_code and "location" not in refused.headers
     target = {"client_id": "web", "post_logout_redirect_uri": "https://evil.test/"}
     confirmation = form_of(await client.get("/logout"))
     evil = await client.post("/logout", data={**confirmation, **target})

@@ -18,6 +18,7 @@ from issuer.services import IssuerServices
 from issuer.store.secrets import IssuerSecrets
 from jwtkit.testing import FakeClock
 from tests.issuer.sign_in import (
+    LOGGED_OUT,
     REDIRECT,
     code_flow_issuer,
     form_of,
@@ -179,9 +180,14 @@ async def test_post_logout_redirects_only_to_a_registered_uri(
 ) -> None:
     client, _services = issuer
     returned(await sign_in(client, params()))
-    ok = await sign_out(client, client_id="web", post_logout_redirect_uri=REDIRECT)
-    assert (303, REDIRECT) == (ok.status_code, ok.headers["location"])
+    ok = await sign_out(client, client_id="web", post_logout_redirect_uri=LOGGED_OUT)
+    assert (303, LOGGED_OUT) == (ok.status_code, ok.headers["location"])
     assert is_login_page(await client.get("/authorize", params=params()))
+    # A redirect URI is no logout target (decision 12, issue 22).
+    returned(await sign_in(client, params()))
+    redirect_uri = {"client_id": "web", "post_logout_redirect_uri": REDIRECT}
+    asked = await client.get("/logout", params=redirect_uri)
+    assert 400 == asked.status_code and "location" not in asked.headers
     evil = {"client_id": "web", "post_logout_redirect_uri": "https://evil.test/"}
     asked = await client.get("/logout", params=evil)
     assert 400 == asked.status_code and "location" not in asked.headers

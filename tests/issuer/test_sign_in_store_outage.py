@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from jwtkit.testing import FakeClock
-from tests.issuer.sign_in import code_flow_issuer, form_of, params, sign_in
+from tests.issuer.sign_in import LOGGED_OUT, code_flow_issuer, form_of, params, sign_in
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
 
@@ -49,7 +49,7 @@ async def test_a_store_failure_at_logout_is_a_503_page(
     async with code_flow_issuer(tmp_path, clock) as (client, services):
         signed_in = await sign_in(client, params())
         assert 303 == signed_in.status_code, signed_in.text
-        query = {"client_id": "web", "post_logout_redirect_uri": "http://127.0.0.1:9000/callback"}
+        query = {"client_id": "web", "post_logout_redirect_uri": LOGGED_OUT}
         page = await client.get("/logout", params=query)
         assert 200 == page.status_code, page.text
         owner, method = failing.split(".")
