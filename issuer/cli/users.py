@@ -25,14 +25,12 @@ from issuer.sessions.user_sessions import UserSessions
 from issuer.wiring import consents, login_throttle, open_database, user_sessions, user_store
 
 HEADER = ("USERNAME", "SUB", "SCOPES", "EMAIL", "VERIFIED", "NAME")
-# The options of `users add` and `users update` that set a claim, and the claim each sets.
-CLAIM_OPTIONS = {
-    "--email": "email",
-    "--name": "name",
-    "--given-name": "given_name",
-    "--family-name": "family_name",
-    "--locale": "locale",
-}
+# The name claims' options; `claim_` in their dests keeps --name apart from the username.
+NAME_OPTIONS = (
+    ("--name", "claim_name", "the full name, as shown"),
+    ("--given-name", "claim_given_name", "the given (first) name"),
+    ("--family-name", "claim_family_name", "the family name (surname)"),
+)
 
 
 def add_users_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -91,14 +89,10 @@ def _add_claim_options(parser: argparse.ArgumentParser) -> None:
         help="whether the address is known to be the user's (email_verified; default: "
         "unchanged, false for a new user)",
     )
-    for option, what in (
-        ("--name", "the full name, as shown"),
-        ("--given-name", "the given (first) name"),
-        ("--family-name", "the family name (surname)"),
-    ):
+    for option, dest, what in NAME_OPTIONS:
         parser.add_argument(
             option,
-            dest=f"claim_{CLAIM_OPTIONS[option]}",
+            dest=dest,
             metavar="TEXT",
             help=f'{what}: at most {MAX_NAME_LENGTH} characters ("" clears it)',
         )

@@ -30,8 +30,9 @@ ANN = UserClaims(
 def test_claims_are_stored_with_the_user_and_updated_at_is_the_clock(
     settings: IssuerSettings, clock: FakeClock
 ) -> None:
-    """add keeps the claims and sets updated_at; update changes only the claims named, clears
-    one given as "", and moves updated_at to the injected clock's time (Core §5.1)."""
+    """add keeps the claims and sets updated_at; update changes only the claims named (and
+    a new address's email_verified), clears one given as "", and moves updated_at to the
+    injected clock's time (Core §5.1)."""
     users = build_services(settings, clock).users
     added = users.add("ann", PASSWORD, frozenset({"profile"}), ANN)
     assert ("Ann Example", "ann@example.com", True, "en-GB") == (
@@ -44,7 +45,7 @@ def test_claims_are_stored_with_the_user_and_updated_at_is_the_clock(
     clock.advance(100)
     updated = users.update("ann", UserClaims(email="ann@corp.example", locale=""))
     assert updated is not None
-    assert ("Ann Example", "ann@corp.example", True, None) == (
+    assert ("Ann Example", "ann@corp.example", False, None) == (
         updated.name,
         updated.email,
         updated.email_verified,
@@ -53,6 +54,21 @@ def test_claims_are_stored_with_the_user_and_updated_at_is_the_clock(
     assert int(clock()) == updated.updated_at
     assert [updated] == users.list()
     assert users.update("nobody", ANN) is None
+
+
+def test_a_new_email_address_is_unverified_unless_told(
+    settings: IssuerSettings, clock: FakeClock
+) -> None:
+    """Changing the address drops email_verified (the old address's check says nothing of
+    the new one); the same address, another claim, or --email-verified with it keeps it."""
+    users = build_services(settings, clock).users
+    users.add("ann", PASSWORD, frozenset({"profile"}), ANN)
+    kept = users.update("ann", UserClaims(email="ann@example.com", name="Ann"))
+    assert kept is not None and kept.email_verified
+    moved = users.update("ann", UserClaims(email="ann@corp.example"))
+    assert moved is not None and not moved.email_verified
+    told = users.update("ann", UserClaims(email="ann@new.example", email_verified=True))
+    assert told is not None and told.email_verified
 
 
 def test_a_user_without_claims_has_none_and_an_unverified_email(
