@@ -84,7 +84,7 @@ async def _login_page(
     services: IssuerServices,
     *,
     error: str | None = None,
-    username: str = "",
+    username: str | None = None,
     status_code: int = 200,
     retry_after: float | None = None,
 ) -> HTMLResponse:
@@ -97,7 +97,8 @@ async def _login_page(
         request_fields=request.fields,
         csrf_token=token,
         error=error,
-        username=username,
+        # Core §3.1.2.1: login_hint pre-fills the username (autoescaped, as every value is).
+        username=(request.openid.login_hint or "") if username is None else username,
     )
     if retry_after is not None:
         answer.headers["Retry-After"] = str(max(1, round(retry_after)))

@@ -1,9 +1,10 @@
 """The authorization code grant with PKCE (RFC 6749 §4.1, RFC 7636; RFC 9700 §2.1.1: S256
 only), both halves of its flow, as Authlib's `AuthorizationCodeGrant` holds them:
 
-- at /authorize: `validate_authorization_request` checks the request, `issue_code` issues the
-  code once the user is signed in (issuer/api/authorize.py does the pages, cookies and
-  redirects);
+- at /authorize: `validate_authorization_request` checks the request, with its OpenID Connect
+  parameters (issuer/grants/openid_parameters.py), `issue_code` issues the code once the user
+  is signed in (issuer/grants/interaction.py decides when a page is needed first;
+  issuer/api/authorize.py does the pages, cookies and redirects);
 - at /token: `AuthorizationCodeGrant` exchanges the code and its verifier, and after signing
   keeps what it issued with the code, so that a second use revokes it (RFC 6749 §4.1.2).
 
@@ -17,7 +18,7 @@ Errors at /authorize come in two kinds:
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio.to_thread
 
@@ -26,6 +27,8 @@ from issuer.clients.redirect_uris import matches, parses
 from issuer.clients.registry import Client, ClientStore
 from issuer.errors import InvalidGrant, InvalidRequest, InvalidScope
 from issuer.grants import Granted, IssuedToken, TokenGrant
+from issuer.grants import openid_parameters as openid
+from issuer.grants.openid_parameters import OpenIdParameters
 from issuer.grants.scopes import granted_scopes, requested_scopes, within_client
 from issuer.services import IssuerServices
 
@@ -37,6 +40,7 @@ REQUEST_FIELDS = (
     "state",
     "code_challenge",
     "code_challenge_method",
+    *openid.FIELDS,
 )
 # RFC 7636 §4.2: an S256 challenge is the base64url of a SHA-256: 43 characters.
 _S256_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -69,7 +73,8 @@ class AuthorizationRequest:
     state: str | None
     requested: frozenset[str] | None
     code_challenge: str
-    fields: tuple[tuple[str, str], ...]  # carried through the login form
+    fields: tuple[tuple[str, str], ...]  # carried through the login and consent forms
+    openid: OpenIdParameters = field(default_factory=OpenIdParameters)
 
 
 # The authorization request (RFC 6749 §4.1.1 with PKCE, RFC 7636 §4.3).
@@ -124,8 +129,12 @@ def validate(
         requested = requested_scopes(values.get("scope"), scopes)
     except InvalidScope as error:
         raise refused("invalid_scope", error.description) from None
+    try:
+        parameters = openid.openid_parameters(values, set(params))
+    except openid.BadParameter as error:
+        raise refused(error.error, error.description) from None
     return AuthorizationRequest(
-        client, redirect_uri, state, requested, challenge, tuple(values.items())
+        client, redirect_uri, state, requested, challenge, tuple(values.items()), parameters
     )
 
 
