@@ -32,6 +32,7 @@ from issuer.grants import openid_parameters as openid
 from issuer.grants.openid_parameters import OpenIdParameters
 from issuer.grants.scopes import granted_scopes, requested_scopes, within_client
 from issuer.services import IssuerServices
+from issuer.sessions.sign_in_sessions import SignIn
 
 REQUEST_FIELDS = (
     "response_type",
@@ -151,31 +152,52 @@ async def validate_authorization_request(
 # The authorization response (RFC 6749 §4.1.2): the code, once the user is signed in.
 
 
-async def issue_code(
-    request: AuthorizationRequest, user: User, services: IssuerServices, now: float
-) -> str:
-    """A code for `user`, for the scopes consented to within the user's and the client's;
-    otherwise Refused with invalid_scope, to the client."""
+def code_scopes(
+    request: AuthorizationRequest, user: User, services: IssuerServices
+) -> frozenset[str]:
+    """The scopes a code for `user` carries: those asked for (or the defaults) within the
+    user's and the client's; otherwise Refused with invalid_scope, to the client."""
     known = frozenset(services.settings.scopes)
     defaults = frozenset(services.settings.default_scopes)
     try:
-        scopes = within_client(
+        return within_client(
             granted_scopes(user, request.requested, known, defaults), request.client
         )
     except InvalidScope as error:
         raise Refused(
             request.redirect_uri, request.state, "invalid_scope", error.description
         ) from None
-    return await anyio.to_thread.run_sync(
-        lambda: services.authorization_codes.issue(
-            client_id=request.client.client_id,
+
+
+async def issue_code(
+    request: AuthorizationRequest,
+    sign_in: SignIn,
+    scopes: frozenset[str],
+    services: IssuerServices,
+    now: float,
+) -> str:
+    """A code for the sign-in's user and `scopes` (code_scopes', consented to), with what the
+    ID token needs of the sign-in: its nonce, auth_time and sid (Core §2)."""
+    client_id = request.client.client_id
+
+    def issue() -> str:
+        if "openid" in scopes:
+            # Recorded before the code exists: Back-Channel Logout 1.0 tells every client a
+            # session gave an ID token to when it ends.
+            services.session_clients.add(sign_in.session_id, client_id)
+        return services.authorization_codes.issue(
+            client_id=client_id,
             redirect_uri=request.redirect_uri,
             code_challenge=request.code_challenge,
-            user_id=user.id,
+            user_id=sign_in.user_id,
             scopes=scopes,
             now=now,
+            nonce=request.openid.nonce,
+            auth_time=int(sign_in.started_at),
+            sid=sign_in.session_id,
         )
-    )
+
+    return await anyio.to_thread.run_sync(issue)
 
 
 # The token request (RFC 6749 §4.1.3 with RFC 7636 §4.5): the code and its verifier.

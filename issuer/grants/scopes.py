@@ -1,29 +1,23 @@
 """Scope policy for a token request (RFC 6749 §3.3): what is asked for, and what is granted.
 
-The OpenID Connect scopes (Core §3.1.2.1, §5.4) are always known to the issuer, whatever
-ISSUER_SCOPES says: `openid` and `email` may be granted to every user, `profile` keeps its
-per-user rule. A client still gets only the scopes it registered (`within_client`).
+The OpenID Connect scopes (Core §3.1.2.1, §5.4) are always among the issuer's (issuer/config.py
+adds them to ISSUER_SCOPES): `openid` and `email` may be granted to every user, `profile` keeps
+its per-user rule. A client still gets only the scopes it registered (`within_client`).
 `offline_access` (Core §11) is dropped from a request, never granted and never an error: many
 relying parties send it, and refresh tokens follow the client's registered grant types.
 """
 
 from issuer.accounts.users import SCOPE_TOKEN, User
 from issuer.clients.registry import Client
+from issuer.config import EVERY_USER_SCOPES
 from issuer.errors import InvalidScope
 
-IDENTITY_SCOPES = frozenset({"openid", "profile", "email"})
-EVERY_USERS_SCOPES = frozenset({"openid", "email"})
 DROPPED_SCOPES = frozenset({"offline_access"})
-
-
-def known_scopes(configured: frozenset[str]) -> frozenset[str]:
-    """The issuer's scopes: ISSUER_SCOPES and the OpenID Connect ones."""
-    return configured | IDENTITY_SCOPES
 
 
 def user_scopes(user: User, known: frozenset[str]) -> frozenset[str]:
     """What `user` may be granted today: their own scopes and every user's, that are known."""
-    return (user.scopes | EVERY_USERS_SCOPES) & known_scopes(known)
+    return (user.scopes | EVERY_USER_SCOPES) & known
 
 
 def requested_scopes(scope: str | None, known: frozenset[str]) -> frozenset[str] | None:
@@ -34,7 +28,7 @@ def requested_scopes(scope: str | None, known: frozenset[str]) -> frozenset[str]
     if not all(SCOPE_TOKEN.match(token) for token in scopes):
         raise InvalidScope("the scope parameter is malformed")
     scopes -= DROPPED_SCOPES
-    if not scopes <= known_scopes(known):
+    if not scopes <= known:
         raise InvalidScope("the request names a scope this issuer does not know")
     return scopes or None
 
@@ -71,7 +65,7 @@ def client_scopes(
 ) -> frozenset[str]:
     """client_credentials: the requested scopes within the client's, or all of the client's
     (that the issuer still knows) when none are requested."""
-    allowed = (client.scopes or frozenset()) & known_scopes(known)
+    allowed = (client.scopes or frozenset()) & known
     if requested is None:
         return allowed
     if not requested <= allowed:
