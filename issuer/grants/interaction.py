@@ -17,7 +17,9 @@ asks for it or the code's scopes are not all among those the user consented to b
 Right after the login form, the sign-in the request asked for has just happened: only the
 consent is left to decide.
 
-Under `prompt=none` no page is shown: the client gets the matching error (Core §3.1.2.6).
+Under `prompt=none` no page is shown: the client gets the matching error (Core §3.1.2.6),
+login_required or consent_required. interaction_required, for "interaction of some form", has
+no case here: every page this issuer shows is one of those two.
 """
 
 from typing import Literal, Protocol
@@ -26,10 +28,9 @@ from issuer.grants.authorization_code import AuthorizationRequest, Refused
 
 Step = Literal["login", "consent"]
 # Core §3.1.2.6: the errors for a page that prompt=none does not allow.
-_WITHOUT_PAGE = {"login": "login_required", "consent": "consent_required"}
-_DESCRIPTIONS = {
-    "login": "the user must sign in, and prompt=none allows no page",
-    "consent": "the user must consent, and prompt=none allows no page",
+_WITHOUT_PAGE: dict[Step, tuple[str, str]] = {
+    "login": ("login_required", "the user must sign in, and prompt=none allows no page"),
+    "consent": ("consent_required", "the user must consent, and prompt=none allows no page"),
 }
 
 
@@ -93,9 +94,5 @@ def without_page(request: AuthorizationRequest, step: Step | None) -> Refused | 
     """Under prompt=none, the refusal for the client instead of the page; None otherwise."""
     if step is None or not request.openid.prompt_none:
         return None
-    return Refused(
-        request.redirect_uri,
-        request.state,
-        _WITHOUT_PAGE.get(step, "interaction_required"),
-        _DESCRIPTIONS.get(step, "the user must interact, and prompt=none allows no page"),
-    )
+    error, description = _WITHOUT_PAGE[step]
+    return Refused(request.redirect_uri, request.state, error, description)
