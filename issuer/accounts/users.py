@@ -170,9 +170,8 @@ class UserStore:
             scopes=" ".join(sorted(scopes)),
             created_at=now,
             credential_generation=0,
-            email_verified=False,
             updated_at=now,
-            **changes,
+            **{"email_verified": False, **changes},
         )
         try:
             with session(self._engine) as db, db.begin():

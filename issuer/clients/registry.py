@@ -202,6 +202,14 @@ class ClientStore:
                 backchannel_logout_uri = check_registrable(backchannel_logout_uri)
         except RedirectUriError as error:
             raise ClientError(str(error)) from None
+        signs_users_in = "authorization_code" in grants
+        if not signs_users_in and (
+            consent_required or post_logout_redirect_uris or backchannel_logout_uri
+        ):
+            raise ClientError(
+                "--consent required and the logout URIs are for clients that sign users in "
+                "(--grant authorization_code)"
+            )
         if backchannel_logout_session_required and backchannel_logout_uri is None:
             raise ClientError(
                 "--backchannel-logout-session-required needs --backchannel-logout-uri"
