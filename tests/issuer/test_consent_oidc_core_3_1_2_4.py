@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from issuer.cli.main import main
 from issuer.services import IssuerServices
 from jwtkit.testing import FakeClock
 from tests.issuer.sign_in import (
@@ -181,14 +182,24 @@ async def test_consent_page_headers(issuer: tuple[httpx.AsyncClient, IssuerServi
     assert "SameSite=strict" in page.headers["set-cookie"]
 
 
-async def test_revoked_consent_asks_again(
+async def test_sessions_revoke_consent(
     issuer: tuple[httpx.AsyncClient, IssuerServices],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """What `sessions revoke --consent` does: the next request asks again."""
-    client, services = issuer
+    """`sessions revoke --consent --user alice [--client third]`: the next request asks
+    again."""
+    client, _services = issuer
+    monkeypatch.setenv("ISSUER_DATA_DIR", str(tmp_path / "data"))  # the issuer's database
     returned(await answer_consent(client, await sign_in(client, asking())))
-    assert 1 == services.consents.revoke(alice_id(services), "third")
+    revoke = ["sessions", "revoke", "--consent", "--user", "alice"]
+    assert 0 == main([*revoke, "--client", "third"])
     assert is_consent_page(await client.get("/authorize", params=asking()))
+    returned(await consented(client, asking()))
+    assert 0 == main(revoke)
+    assert is_consent_page(await client.get("/authorize", params=asking()))
+    capsys.readouterr()
 
 
 async def test_prompt_none_never_shows_the_consent_page(
