@@ -225,9 +225,11 @@ async def test_openid_alone_releases_sub(world: World) -> None:
 
 
 async def test_absent_claims_omitted_core_5_3_2(world: World) -> None:
-    """§5.3.2: a claim not held is omitted, never null or "": bob has only a username."""
+    """§5.3.2: a claim not held is omitted, never null or "": bob has a username and the
+    time his record last changed, no name, email or locale (and so no email_verified)."""
     body = (await world.get(await world.token(user="bob"))).json()
-    assert {"sub", "preferred_username"} == set(body)
+    assert {"sub", "preferred_username", "updated_at"} == set(body)
+    assert None not in body.values() and "" not in body.values()
 
 
 async def test_other_methods_not_allowed(world: World) -> None:
