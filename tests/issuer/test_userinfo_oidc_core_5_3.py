@@ -182,6 +182,20 @@ async def test_service_token_speaks_for_no_user(world: World) -> None:
     assert_refused(await world.get(issued.json()["access_token"]), 401, "invalid_token")
 
 
+async def test_id_token_typ_refused_as_bearer_rfc9068_4(world: World, clock: FakeClock) -> None:
+    """RFC 9068 §4: a token whose typ is not at+jwt is no access token. An access token's own
+    claims signed again by the issuer's key, typed as an ID token is (JWT), are refused; the
+    same claims typed at+jwt are accepted, so the refusal is the typ's."""
+    claims = jwt.decode(await world.token(), options={"verify_signature": False})
+    kid, key, algorithm = world.services.keyring.signer(clock())
+
+    def signed(typ: str) -> str:
+        return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid, "typ": typ})
+
+    assert 200 == (await world.get(signed("at+jwt"))).status_code
+    assert_refused(await world.get(signed("JWT")), 401, "invalid_token")
+
+
 @pytest.mark.parametrize(
     ("scope", "released"),
     [
