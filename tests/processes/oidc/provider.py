@@ -125,23 +125,26 @@ class Provider:
         return returned
 
     async def redeem(self, code: str, request: Request) -> httpx.Response:
-        """The token request, with the client's registered authentication method."""
+        """The token request for the code."""
         data = {
             "grant_type": "authorization_code",
             "code": code,
             "redirect_uri": REDIRECT,
             "code_verifier": request.verifier,
         }
-        secret = self.secrets[request.client_id]
-        if request.client_id == "rp-post":
-            data |= {"client_id": request.client_id, "client_secret": secret}
-            return await self.http.post("/token", data=data)
-        return await self.http.post("/token", data=data, headers=basic_auth("rp", secret))
+        return await self.token(data, request.client_id)
 
     async def refresh(self, refresh_token: str, client_id: str = "rp") -> httpx.Response:
         data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-        auth = basic_auth(client_id, self.secrets[client_id])
-        return await self.http.post("/token", data=data, headers=auth)
+        return await self.token(data, client_id)
+
+    async def token(self, data: dict[str, str], client_id: str) -> httpx.Response:
+        """POST /token as the client, with its registered authentication method."""
+        secret = self.secrets[client_id]
+        if client_id == "rp-post":
+            data = {**data, "client_id": client_id, "client_secret": secret}
+            return await self.http.post("/token", data=data)
+        return await self.http.post("/token", data=data, headers=basic_auth(client_id, secret))
 
     async def sign_in(self, request: Request, *, post: bool = False) -> SignIn:
         """The whole code flow, its token response and ID token checked."""

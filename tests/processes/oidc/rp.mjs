@@ -14,7 +14,10 @@
 // A refusal by the library is {"error": name, "message", "code", "status"} and exit code 1.
 //
 // `allowInsecureRequests` only lets it speak http to the issuer on loopback: a transport
-// option, which relaxes none of its checks of what the issuer says.
+// option, which relaxes none of its checks of what the issuer says. `enableNonRepudiationChecks`
+// adds one: by default openid-client trusts the TLS channel for an ID token from the token
+// endpoint (Core §3.1.3.7 step 6) and skips its signature; here the signature is checked too,
+// with the key from the issuer's JWKS, which is what exercises each signing algorithm.
 import * as client from "openid-client";
 
 async function configuration(input) {
@@ -23,7 +26,7 @@ async function configuration(input) {
     input.client_id,
     input.client_secret, // client metadata shorthand: the default client_secret_post
     undefined,
-    { execute: [client.allowInsecureRequests] },
+    { execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks] },
   );
 }
 
@@ -96,6 +99,7 @@ try {
   console.log(JSON.stringify(await step(await configuration(input), input)));
 } catch (error) {
   const { name, message, code, status, error: oauthError, cause } = error;
-  console.log(JSON.stringify({ error: name, message, code, status, oauthError, cause: cause instanceof Error ? cause.message : cause }));
+  const reason = cause instanceof Error ? cause.message : cause;
+  console.log(JSON.stringify({ error: name, message, code, status, oauthError, cause: reason }));
   process.exit(1);
 }
