@@ -18,6 +18,13 @@ from service_runtime.settings_loading import EnvFileSettings
 # OWASP Password Storage Cheat Sheet: equivalent argon2id minimums (memory KiB, iterations).
 OWASP_ARGON2ID_MINIMUMS = ((47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5))
 
+# OpenID Connect's scopes (Core §3.1.2.1, §5.4), always among ISSUER_SCOPES: Discovery 1.0 §3
+# "The server MUST support the openid scope value".
+IDENTITY_SCOPES = ("openid", "profile", "email")
+# Granted to every user who signs in (they release only the user's own claims, to a client the
+# user signs in to); `profile` keeps its per-user rule, being the resource API's scope too.
+EVERY_USER_SCOPES = frozenset({"openid", "email"})
+
 Seconds = Annotated[float, Field(gt=0)]
 ListFromEnv = Annotated[list[str], NoDecode]
 
@@ -44,6 +51,8 @@ class IssuerSettings(HttpLimitSettings, EnvFileSettings, BaseSettings):
     db_connect_timeout: int = Field(default=5, ge=1, le=60)
     # Seconds an access token is valid (its `exp`).
     access_token_ttl: int = Field(default=900, ge=60, le=86400)
+    # How long an ID token is valid (its `exp`, OpenID Connect Core §2).
+    id_token_ttl: Seconds = 3600
     # A refresh token's idle lifetime: unused this long, it expires.
     refresh_token_ttl: Seconds = 14 * 86400
     # A refresh-token family's absolute lifetime, from the login, however often it is used.
@@ -64,7 +73,8 @@ class IssuerSettings(HttpLimitSettings, EnvFileSettings, BaseSettings):
     demo_users: ListFromEnv = []
     # Browser origins allowed to call /token (CORS), such as a resource API's /docs.
     cors_origins: ListFromEnv = []
-    # Every scope a client or user may be given; a scope outside this list is refused.
+    # Every scope a client or user may be given; a scope outside this list is refused. openid,
+    # profile and email (OpenID Connect) are always added.
     scopes: ListFromEnv = ["profile"]
     # The scopes of a new user when none are named, and of ISSUER_DEMO_USERS.
     default_scopes: ListFromEnv = ["profile"]
@@ -153,8 +163,14 @@ class IssuerSettings(HttpLimitSettings, EnvFileSettings, BaseSettings):
         "refresh_token_ttl",
         "refresh_token_max_age",
         "session_ttl",
+        "id_token_ttl",
         mode="before",
     )(parse_duration)
+
+    @field_validator("scopes")
+    @classmethod
+    def _identity_scopes(cls, value: list[str]) -> list[str]:
+        return [*value, *(scope for scope in IDENTITY_SCOPES if scope not in value)]
 
     @field_validator("url")
     @classmethod

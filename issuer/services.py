@@ -12,7 +12,9 @@ from issuer.clients.resources import ResourceStore
 from issuer.config import IssuerSettings
 from issuer.keys.keyring import KeyRing
 from issuer.sessions.authorization_codes import AuthorizationCodes
+from issuer.sessions.consents import Consents
 from issuer.sessions.refresh_tokens import RefreshTokens
+from issuer.sessions.session_clients import SessionClients
 from issuer.sessions.sign_in_sessions import SignInSessions
 from issuer.sign_in.hash_limiter import HashLimiter
 from issuer.sign_in.login import PasswordLogin
@@ -40,3 +42,5 @@ class IssuerServices:
     authorization_codes: AuthorizationCodes
     sign_in_sessions: SignInSessions
     issuer_secrets: IssuerSecrets
+    consents: Consents
+    session_clients: SessionClients

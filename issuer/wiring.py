@@ -24,7 +24,9 @@ from issuer.keys.store import KeyStore
 from issuer.metrics import count_database_errors
 from issuer.services import IssuerServices
 from issuer.sessions.authorization_codes import AuthorizationCodes
+from issuer.sessions.consents import Consents
 from issuer.sessions.refresh_tokens import RefreshTokens
+from issuer.sessions.session_clients import SessionClients
 from issuer.sessions.sign_in_sessions import SignInSessions
 from issuer.sessions.user_sessions import UserSessions
 from issuer.sign_in.hash_limiter import HashLimiter
@@ -171,6 +173,8 @@ def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
         authorization_codes=AuthorizationCodes(engine, sessions),
         sign_in_sessions=sign_in_sessions(settings, engine),
         issuer_secrets=IssuerSecrets(engine, clock),
+        consents=Consents(engine),
+        session_clients=SessionClients(engine),
     )
 
 

@@ -1,9 +1,11 @@
-"""Users: who may ask for tokens, with their password hashes and allowed scopes."""
+"""Users: who may ask for tokens, with their password hashes, allowed scopes and the
+OpenID Connect standard claims the `profile` and `email` scopes release (Core §5.1, §5.4;
+issuer/accounts/claims.py)."""
 
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, delete, select, update
@@ -18,6 +20,13 @@ _USERNAME = re.compile(r"^[A-Za-z0-9._@+-]{1,150}$")
 MAX_PASSWORD_LENGTH = 1024
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
+MAX_NAME_LENGTH = 255
+MAX_EMAIL_LENGTH = 254  # RFC 5321 §4.5.3.1.3: a path holds at most 256 octets, brackets included
+# BCP 47 shaped (RFC 5646 §2.1): a language of 2 to 8 letters, then subtags of 1 to 8
+# letters or digits: en, en-GB, zh-Hant-TW, de-CH-1996.
+_LOCALE = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
+_MAX_LOCALE_LENGTH = 35
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class UserError(ValueError):
@@ -46,6 +55,64 @@ class User:
     # Moves on with every password change and `sessions revoke --user`: a sign-in session
     # started under another generation no longer signs in (issuer/sessions/sign_in_sessions.py).
     credential_generation: int = 0
+    # OpenID Connect Core §5.1 standard claims; None: not known.
+    name: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    email: str | None = None
+    email_verified: bool = False
+    locale: str | None = None
+    updated_at: int | None = None  # seconds since the epoch, when the claims last changed
+
+
+@dataclass(frozen=True, slots=True)
+class UserClaims:
+    """Claims to set on a user: None leaves one as it is, "" clears a text claim."""
+
+    name: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    email: str | None = None
+    email_verified: bool | None = None
+    locale: str | None = None
+
+    def changes(self) -> dict[str, object]:
+        """The columns to write, checked; a UserError names the first bad value."""
+        _check_claims(self)
+        values: dict[str, object] = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if value is not None:
+                values[field.name] = value if value != "" else None
+        return values
+
+
+def _check_claims(claims: UserClaims) -> None:
+    for label, value in (
+        ("name", claims.name),
+        ("given name", claims.given_name),
+        ("family name", claims.family_name),
+    ):
+        if value and (len(value) > MAX_NAME_LENGTH or _CONTROL.search(value)):
+            raise UserError(
+                f"a {label} has at most {MAX_NAME_LENGTH} characters and no control characters"
+            )
+    email = claims.email
+    if email and (
+        len(email) > MAX_EMAIL_LENGTH
+        or email.count("@") != 1
+        or email.startswith("@")
+        or email.endswith("@")
+        or any(character.isspace() for character in email)
+        or _CONTROL.search(email)
+    ):
+        raise UserError(
+            f"an email address has at most {MAX_EMAIL_LENGTH} characters, one @ with text on "
+            "both sides, and no spaces"
+        )
+    locale = claims.locale
+    if locale and (len(locale) > _MAX_LOCALE_LENGTH or not _LOCALE.match(locale)):
+        raise UserError("a locale is a BCP 47 language tag, such as en or en-GB")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +127,13 @@ def user_of(row: UserRow) -> User:
         username=row.username,
         scopes=frozenset(row.scopes.split()),
         credential_generation=row.credential_generation,
+        name=row.name,
+        given_name=row.given_name,
+        family_name=row.family_name,
+        email=row.email,
+        email_verified=row.email_verified,
+        locale=row.locale,
+        updated_at=None if row.updated_at is None else int(row.updated_at),
     )
 
 
@@ -74,20 +148,31 @@ class UserStore:
         # One hash's duration on this machine: the password-check queue's first estimate.
         self.hash_seconds = time.perf_counter() - started
 
-    def add(self, username: str, password: str, scopes: frozenset[str]) -> User:
+    def add(
+        self,
+        username: str,
+        password: str,
+        scopes: frozenset[str],
+        claims: UserClaims | None = None,
+    ) -> User:
         if not _USERNAME.match(username):
             raise UserError("a username is 1 to 150 of the characters A-Z a-z 0-9 . _ @ + -")
         if not password or len(password) > MAX_PASSWORD_LENGTH:
             raise UserError(f"a password has 1 to {MAX_PASSWORD_LENGTH} characters")
         if not scopes or not all(SCOPE_TOKEN.match(scope) for scope in scopes):
             raise UserError("scopes must be one or more RFC 6749 scope tokens")
+        changes = (claims or UserClaims()).changes()
+        now = self._clock()
         row = UserRow(
             id=str(uuid.uuid4()),
             username=username,
             password_hash=self._hasher.hash(password),
             scopes=" ".join(sorted(scopes)),
-            created_at=self._clock(),
+            created_at=now,
             credential_generation=0,
+            email_verified=False,
+            updated_at=now,
+            **changes,
         )
         try:
             with session(self._engine) as db, db.begin():
@@ -95,6 +180,19 @@ class UserStore:
         except IntegrityError:
             raise UserError(f"user {username!r} already exists") from None
         return user_of(row)
+
+    def update(self, username: str, claims: UserClaims) -> User | None:
+        """Sets the claims given (and updated_at, Core §5.1, from the clock); None when there
+        is no such user."""
+        changes = claims.changes()
+        with session(self._engine) as db, db.begin():
+            db.execute(
+                update(UserRow)
+                .where(UserRow.username == username)
+                .values(**changes, updated_at=self._clock())
+            )
+            row = db.scalar(select(UserRow).where(UserRow.username == username))
+            return None if row is None else user_of(row)
 
     def remove(self, username: str) -> bool:
         with session(self._engine) as db, db.begin():

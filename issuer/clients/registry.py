@@ -51,6 +51,15 @@ class Client:
     redirect_uris: tuple[str, ...] = ()
     # RFC 8252 native app: a loopback IP redirect URI may vary in its port (redirect_uris.py).
     native: bool = False
+    # Third-party: the user is asked before the client gets its scopes (OpenID Connect Core
+    # §3.1.2.4); first-party (the default) skips it, the registration being the consent.
+    consent_required: bool = False
+    # RP-Initiated Logout 1.0 §3: where /logout may send the browser, matched exactly.
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    # Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed, and whether they must
+    # carry the sid.
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
 
     @property
     def default_audience(self) -> str | None:
@@ -66,6 +75,10 @@ class Client:
             "audiences": list(self.audiences),
             "redirect_uris": list(self.redirect_uris),
             "native": self.native,
+            "consent": "required" if self.consent_required else "skip",
+            "post_logout_redirect_uris": list(self.post_logout_redirect_uris),
+            "backchannel_logout_uri": self.backchannel_logout_uri,
+            "backchannel_logout_session_required": self.backchannel_logout_session_required,
         }
 
 
@@ -89,6 +102,10 @@ def _client(row: ClientRow) -> Client:
         jwks=json.loads(row.jwks) if row.jwks else None,
         redirect_uris=tuple(row.redirect_uris.split()),
         native=row.native,
+        consent_required=row.consent_required,
+        post_logout_redirect_uris=tuple(row.post_logout_redirect_uris.split()),
+        backchannel_logout_uri=row.backchannel_logout_uri,
+        backchannel_logout_session_required=row.backchannel_logout_session_required,
     )
 
 
@@ -167,13 +184,28 @@ class ClientStore:
         jwks: dict[str, Any] | None = None,
         redirect_uris: tuple[str, ...] = (),
         native: bool = False,
+        consent_required: bool = False,
+        post_logout_redirect_uris: tuple[str, ...] = (),
+        backchannel_logout_uri: str | None = None,
+        backchannel_logout_session_required: bool = False,
     ) -> tuple[Client, str | None]:
         """The client and its secret (None unless it authenticates with one)."""
         _check(client_id, public, grants, scopes, auth_method, jwks)
         try:
             redirect_uris = tuple(check_registrable(uri) for uri in redirect_uris)
+            # RP-Initiated Logout 1.0 §3 and Back-Channel Logout 1.0 §2.2 (no fragment):
+            # the rules of redirect URIs.
+            post_logout_redirect_uris = tuple(
+                check_registrable(uri) for uri in post_logout_redirect_uris
+            )
+            if backchannel_logout_uri is not None:
+                backchannel_logout_uri = check_registrable(backchannel_logout_uri)
         except RedirectUriError as error:
             raise ClientError(str(error)) from None
+        if backchannel_logout_session_required and backchannel_logout_uri is None:
+            raise ClientError(
+                "--backchannel-logout-session-required needs --backchannel-logout-uri"
+            )
         if ("authorization_code" in grants) != bool(redirect_uris):
             raise ClientError("authorization_code needs --redirect-uri, and only it takes one")
         if native and not redirect_uris:
@@ -190,6 +222,10 @@ class ClientStore:
             jwks=json.dumps(jwks) if jwks else None,
             redirect_uris=" ".join(redirect_uris),
             native=native,
+            consent_required=consent_required,
+            post_logout_redirect_uris=" ".join(post_logout_redirect_uris),
+            backchannel_logout_uri=backchannel_logout_uri,
+            backchannel_logout_session_required=backchannel_logout_session_required,
             secret_salt=salt,
             secret_hash=_hash(salt, secret) if salt and secret else None,
             created_at=self._clock(),

@@ -25,11 +25,26 @@ class GrantRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class Authentication:
+    """The sign-in an ID token speaks of (OpenID Connect Core §2): when it happened, the
+    sign-in session's id, the request's nonce (never on refresh, §12.2) and how the user
+    signed in (RFC 8176 §2: a password)."""
+
+    auth_time: int
+    sid: str
+    nonce: str | None = None
+    amr: tuple[str, ...] = ("pwd",)
+
+
+@dataclass(frozen=True, slots=True)
 class Granted:
     subject: str  # RFC 9068 §2.2: the user's stable id, or the client id for a service
     username: str | None
     scopes: frozenset[str]
     refresh_token: str | None = None  # RFC 6749 §5.1, for clients registered for refresh_token
+    # A sign-in at the login page (the code grant, and refreshes of its family); None for
+    # the password and client_credentials grants and families from before OpenID Connect.
+    authentication: Authentication | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,8 +24,9 @@ import anyio.to_thread
 from issuer.accounts.users import User
 from issuer.clients.redirect_uris import matches, parses
 from issuer.clients.registry import Client, ClientStore
+from issuer.config import EVERY_USER_SCOPES
 from issuer.errors import InvalidGrant, InvalidRequest, InvalidScope
-from issuer.grants import Granted, IssuedToken, TokenGrant
+from issuer.grants import Authentication, Granted, IssuedToken, TokenGrant
 from issuer.grants.scopes import granted_scopes, requested_scopes, within_client
 from issuer.services import IssuerServices
 
@@ -200,17 +201,24 @@ class AuthorizationCodeGrant(TokenGrant):
         if user is None:
             raise InvalidGrant("the authorization code is invalid, expired or already used")
         # What was consented to at sign-in, within what the user and the issuer allow today.
-        scopes = redeemed.scopes & user.scopes & frozenset(services.settings.scopes)
+        allowed = user.scopes | EVERY_USER_SCOPES
+        scopes = redeemed.scopes & allowed & frozenset(services.settings.scopes)
+        authentication = None
+        if redeemed.auth_time is not None and redeemed.sid is not None:
+            authentication = Authentication(redeemed.auth_time, redeemed.sid, redeemed.nonce)
         refresh = None
         if "refresh_token" in request.client.grants:
             refresh = await anyio.to_thread.run_sync(
-                services.refresh_tokens.issue,
-                user.id,
-                request.client.client_id,
-                scopes,
-                request.now,
+                lambda: services.refresh_tokens.issue(
+                    user.id,
+                    request.client.client_id,
+                    scopes,
+                    request.now,
+                    auth_time=redeemed.auth_time,
+                    sid=redeemed.sid,
+                )
             )
-        return Granted(user.id, user.username, scopes, refresh)
+        return Granted(user.id, user.username, scopes, refresh, authentication)
 
     async def after_issue(self, issued: IssuedToken) -> None:
         """Kept with the code, so that a second use of it revokes these (RFC 6749 §4.1.2)."""

@@ -2,8 +2,9 @@
 
 import anyio.to_thread
 
+from issuer.config import EVERY_USER_SCOPES
 from issuer.errors import InvalidGrant, InvalidRequest
-from issuer.grants import Granted, TokenGrant
+from issuer.grants import Authentication, Granted, TokenGrant
 from issuer.grants.scopes import requested_scopes
 
 
@@ -29,5 +30,9 @@ class RefreshTokenGrant(TokenGrant):
             # The user was removed: their sessions end with them.
             raise InvalidGrant("the refresh token is invalid")
         # Never more than the user and the issuer allow today, whatever was granted at login.
-        scopes = refreshed.scopes & user.scopes & known
-        return Granted(user.id, user.username, scopes, refreshed.refresh_token)
+        scopes = refreshed.scopes & (user.scopes | EVERY_USER_SCOPES) & known
+        # Core §12.2: the refreshed ID token keeps the sign-in's auth_time (and sid), no nonce.
+        authentication = None
+        if refreshed.auth_time is not None and refreshed.sid is not None:
+            authentication = Authentication(refreshed.auth_time, refreshed.sid)
+        return Granted(user.id, user.username, scopes, refreshed.refresh_token, authentication)

@@ -40,6 +40,11 @@ class Redeemed:
     code_hash: str
     user_id: str
     scopes: frozenset[str]
+    # OpenID Connect: the request's nonce and the sign-in the code came from (None for a
+    # code issued before 0008).
+    nonce: str | None = None
+    auth_time: int | None = None
+    sid: str | None = None
 
 
 class AuthorizationCodes:
@@ -56,6 +61,9 @@ class AuthorizationCodes:
         user_id: str,
         scopes: frozenset[str],
         now: float,
+        nonce: str | None = None,
+        auth_time: int | None = None,
+        sid: str | None = None,
     ) -> str:
         code = secrets.token_urlsafe(32)
         row = AuthorizationCodeRow(
@@ -66,6 +74,9 @@ class AuthorizationCodes:
             user_id=user_id,
             scopes=" ".join(sorted(scopes)),
             expires_at=now + CODE_TTL,
+            nonce=nonce,
+            auth_time=auth_time,
+            sid=sid,
         )
         with session(self._engine) as db, db.begin():
             db.add(row)
@@ -94,7 +105,14 @@ class AuthorizationCodes:
         if not self._set_if_unset(code_hash, AuthorizationCodeRow.used_at, used_at=now):
             self._second_use(code_hash, now)
             raise _refused()
-        return Redeemed(code_hash, row.user_id, frozenset(row.scopes.split()))
+        return Redeemed(
+            code_hash,
+            row.user_id,
+            frozenset(row.scopes.split()),
+            nonce=row.nonce,
+            auth_time=row.auth_time,
+            sid=row.sid,
+        )
 
     def record_issued(
         self,

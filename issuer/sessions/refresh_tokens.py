@@ -9,6 +9,9 @@
   with the legitimate one. One exception, for two tabs refreshing at once: a second
   presentation within RACE_WINDOW of the first use is refused without revoking the family.
 - Idle lifetime `ttl` from each issue; absolute lifetime `max_age` from the login.
+- A family started by a sign-in at the login page keeps that sign-in's auth_time and sid:
+  each refreshed ID token carries the original auth_time (OpenID Connect Core §12.2), and the
+  end of the sign-in revokes the family (Back-Channel Logout 1.0 §2.7, `revoke_sid`).
 """
 
 import hashlib
@@ -46,6 +49,9 @@ class Refreshed:
     user_id: str
     scopes: frozenset[str]
     refresh_token: str
+    # The family's sign-in (None: the password grant, or a family from before 0008).
+    auth_time: int | None = None
+    sid: str | None = None
 
 
 class RefreshTokens:
@@ -54,15 +60,23 @@ class RefreshTokens:
         self.ttl = ttl
         self.max_age = max_age
 
-    def issue(self, user_id: str, client_id: str, scopes: frozenset[str], now: float) -> str:
-        """The first token of a new family (a login)."""
+    def issue(
+        self,
+        user_id: str,
+        client_id: str,
+        scopes: frozenset[str],
+        now: float,
+        auth_time: int | None = None,
+        sid: str | None = None,
+    ) -> str:
+        """The first token of a new family (a login), with the sign-in it came from."""
         token = secrets.token_urlsafe(32)
+        row = self._row(
+            token, str(uuid.uuid4()), client_id, user_id, scopes, now, now + self.max_age
+        )
+        row.auth_time, row.sid = auth_time, sid
         with session(self._engine) as db, db.begin():
-            db.add(
-                self._row(
-                    token, str(uuid.uuid4()), client_id, user_id, scopes, now, now + self.max_age
-                )
-            )
+            db.add(row)
         return token
 
     def rotate(
@@ -96,24 +110,24 @@ class RefreshTokens:
                 .values(used_at=now)
             )
             if claimed.rowcount == 1:  # type: ignore[attr-defined]
-                db.add(
-                    self._row(
-                        new_token,
-                        row.family_id,
-                        client_id,
-                        row.user_id,
-                        granted,
-                        now,
-                        row.family_expires_at,
-                    )
+                successor = self._row(
+                    new_token,
+                    row.family_id,
+                    client_id,
+                    row.user_id,
+                    granted,
+                    now,
+                    row.family_expires_at,
                 )
+                successor.auth_time, successor.sid = row.auth_time, row.sid
+                db.add(successor)
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             with session(self._engine) as db:
                 raced = db.get(RefreshTokenRow, key)
             if raced is not None:
                 self._reused(raced, now)
             raise InvalidGrant("the refresh token is invalid")
-        return Refreshed(row.user_id, granted, new_token)
+        return Refreshed(row.user_id, granted, new_token, row.auth_time, row.sid)
 
     def _reused(self, row: RefreshTokenRow, now: float) -> None:
         if row.used_at is not None and now - row.used_at > RACE_WINDOW:
@@ -125,6 +139,11 @@ class RefreshTokens:
 
     def revoke_user(self, user_id: str, now: float) -> int:
         return self._revoke(RefreshTokenRow.user_id == user_id, now)
+
+    def revoke_sid(self, sid: str, now: float) -> int:
+        """The families of one sign-in session, when it ends (Back-Channel Logout 1.0 §2.7:
+        refresh tokens issued to it "SHOULD be revoked")."""
+        return self._revoke(RefreshTokenRow.sid == sid, now)
 
     def families(self, now: float, user_id: str | None = None) -> list[Family]:
         """Live sessions: not revoked, not past their absolute lifetime."""

@@ -77,6 +77,29 @@ class SignInSessions:
             row = db.scalar(query)
             return None if row is None else user_of(row)
 
+    def current(self, value: str | None, now: float) -> SignIn | None:
+        """The cookie's session while it would sign in, as `user()` decides: its session_id
+        is the ID token's `sid`, its started_at the `auth_time` (OpenID Connect Core §2)."""
+        if not value:
+            return None
+        query = (
+            select(
+                SignInSessionRow.session_id,
+                SignInSessionRow.user_id,
+                SignInSessionRow.created_at,
+                SignInSessionRow.expires_at,
+            )
+            .join(UserRow, SignInSessionRow.user_id == UserRow.id)
+            .where(
+                SignInSessionRow.session_hash == token_hash(value),
+                SignInSessionRow.expires_at > now,
+                SignInSessionRow.credential_generation == UserRow.credential_generation,
+            )
+        )
+        with session(self._engine) as db:
+            row = db.execute(query).first()
+            return None if row is None else SignIn(*row)
+
     def live(self, now: float, user_id: str | None = None) -> list[SignIn]:
         """Sessions that would still sign in, oldest first."""
         query = (

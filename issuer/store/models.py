@@ -20,6 +20,14 @@ class UserRow(Base):
     # Bumped when the password changes or the user's sessions are revoked: sign-in sessions
     # started under another generation no longer sign in (issuer/sessions/sign_in_sessions.py).
     credential_generation: Mapped[int] = mapped_column(server_default="0")
+    # OpenID Connect Core §5.1 standard claims (issuer/accounts/claims.py), unset by default.
+    name: Mapped[str | None] = mapped_column(String(255))
+    given_name: Mapped[str | None] = mapped_column(String(255))
+    family_name: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_verified: Mapped[bool] = mapped_column(server_default="0")
+    locale: Mapped[str | None] = mapped_column(String(35))  # a BCP 47 tag
+    updated_at: Mapped[float | None]  # the claims' last change (Core §5.1 `updated_at`)
 
 
 class SigningKeyRow(Base):
@@ -88,6 +96,14 @@ class ClientRow(Base):
     redirect_uris: Mapped[str] = mapped_column(Text, server_default="")
     # RFC 8252 native app: only the port of a loopback IP literal redirect URI may vary.
     native: Mapped[bool] = mapped_column(server_default="0")
+    # Third-party: the user is asked before the client gets its scopes (issuer/sessions/
+    # consents.py); false (first-party): the registration is the administrator's consent.
+    consent_required: Mapped[bool] = mapped_column(server_default="0")
+    # RP-Initiated Logout 1.0 §3: space-separated, matched exactly.
+    post_logout_redirect_uris: Mapped[str] = mapped_column(Text, server_default="")
+    # Back-Channel Logout 1.0 §2.2: where the logout token is POSTed.
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(Text)
+    backchannel_logout_session_required: Mapped[bool] = mapped_column(server_default="0")
     secret_salt: Mapped[bytes | None] = mapped_column(LargeBinary)
     secret_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
     old_secret_salt: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -133,6 +149,11 @@ class RefreshTokenRow(Base):
     family_expires_at: Mapped[float]  # absolute: ISSUER_REFRESH_TOKEN_MAX_AGE after the login
     used_at: Mapped[float | None]  # rotated: presenting it again is reuse
     revoked_at: Mapped[float | None]
+    # The sign-in the family started from (OpenID Connect): a refreshed ID token keeps its
+    # auth_time (Core §12.2), and the end of that sign-in revokes the family (Back-Channel
+    # Logout 1.0 §2.7). NULL for families from before 0008 and for the password grant.
+    auth_time: Mapped[int | None]
+    sid: Mapped[str | None] = mapped_column(String(36), index=True)
 
 
 class RevokedAccessTokenRow(Base):
@@ -162,6 +183,11 @@ class AuthorizationCodeRow(Base):
     refresh_family_id: Mapped[str | None] = mapped_column(String(36))
     access_jti: Mapped[str | None] = mapped_column(String(64))
     access_expires_at: Mapped[float | None]
+    # OpenID Connect: the request's nonce (Core §3.1.2.1), and the sign-in session the code
+    # came from (its session_id is the ID token's sid, its created_at the auth_time).
+    nonce: Mapped[str | None] = mapped_column(Text)
+    auth_time: Mapped[int | None]
+    sid: Mapped[str | None] = mapped_column(String(36))
 
 
 class SignInSessionRow(Base):
@@ -178,6 +204,44 @@ class SignInSessionRow(Base):
     credential_generation: Mapped[int] = mapped_column(server_default="0")
     created_at: Mapped[float]
     expires_at: Mapped[float]
+
+
+class ConsentRow(Base):
+    """What a user allowed a third-party client (OpenID Connect Core §3.1.2.4), remembered
+    until revoked (`sessions revoke --consent`)."""
+
+    __tablename__ = "consents"
+
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(150), primary_key=True)
+    scopes: Mapped[str] = mapped_column(Text)  # space-separated, as in RFC 6749 §3.3
+    granted_at: Mapped[float]
+
+
+class SignInSessionClientRow(Base):
+    """A client that got an `openid` code from a sign-in session: whom Back-Channel Logout
+    1.0 tells when that session ends."""
+
+    __tablename__ = "sign_in_session_clients"
+
+    session_id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the sid
+    client_id: Mapped[str] = mapped_column(String(150), primary_key=True)
+
+
+class BackchannelLogoutRow(Base):
+    """A logout token to POST to a client (Back-Channel Logout 1.0 §2.5), written when a
+    sign-in ends and sent with bounded retries (issuer/sessions/backchannel_outbox.py)."""
+
+    __tablename__ = "backchannel_logouts"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(String(150))
+    sub: Mapped[str] = mapped_column(String(36))
+    sid: Mapped[str | None] = mapped_column(String(36))
+    attempts: Mapped[int] = mapped_column(server_default="0")
+    next_attempt_at: Mapped[float | None] = mapped_column(index=True)  # None: no more attempts
+    delivered_at: Mapped[float | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class IssuerSecretRow(Base):

@@ -23,6 +23,15 @@ pytestmark = pytest.mark.usefixtures("database")
 
 RELEASE_1 = Path(__file__).parent.parent / "vectors" / "release-1-issuer.db"
 RELEASE_1_KID = "8l8WIxl76EEzZ8xVMS_1m5o7da_AWUD_5H63jy-UoWM"
+OPENID_CONNECT_USER_COLUMNS = (
+    "name",
+    "given_name",
+    "family_name",
+    "email",
+    "email_verified",
+    "locale",
+    "updated_at",
+)
 
 
 def test_first_release_database_is_adopted_with_users_and_keys_intact(
@@ -62,6 +71,8 @@ def test_unversioned_database_of_the_hold_up_release_is_adopted(tmp_path: Path) 
         connection.exec_driver_sql("DROP INDEX ix_login_failures_address_at")
         connection.exec_driver_sql("ALTER TABLE login_failures DROP COLUMN network")
         connection.exec_driver_sql("ALTER TABLE users DROP COLUMN credential_generation")
+        for claim in OPENID_CONNECT_USER_COLUMNS:  # and before OpenID Connect (0008)
+            connection.exec_driver_sql(f"ALTER TABLE users DROP COLUMN {claim}")
     assert current_revision(engine) is None
     open_database(settings)
     assert head_revision() == current_revision(engine)

@@ -63,7 +63,8 @@ async def test_discovery_documents(settings: IssuerSettings, clock: FakeClock, p
     assert ["RS256", "PS256", "ES256", "EdDSA"] == document[
         "token_endpoint_auth_signing_alg_values_supported"
     ]
-    assert ["admin", "profile"] == document["scopes_supported"]
+    # The identity scopes are always known (issue 22, decision 7).
+    assert ["admin", "email", "openid", "profile"] == document["scopes_supported"]
     for member in ("authorization_endpoint", "response_types_supported", "subject_types_supported"):
         assert member in document
     # No ID tokens are issued: their signing algorithms are not advertised.
