@@ -6,7 +6,8 @@ Ending (`BackchannelLogout`): /logout, `sessions revoke --sign-in/--user`, `user
 `users remove` call it as they end a session. It writes one outbox row per such client
 (issuer/sessions/backchannel_outbox.py) before the session's row goes, so that a failure in
 between can only tell an app of an ending that did not happen yet (and will be retried), never
-end a session silently; and it revokes the refresh tokens issued from that session (§2.7).
+end a session silently; and it revokes the refresh tokens that session's `openid` sign-ins
+started (§2.7).
 
 Sending (`BackchannelDelivery.tick`, a background job of issuer/app.py): each claimed row's
 logout token (§2.4) is POSTed form-encoded as `logout_token` (§2.5) to the URI registered now,
@@ -34,7 +35,7 @@ from issuer.sessions.backchannel_outbox import MAX_ATTEMPTS, BackchannelOutbox, 
 from issuer.sessions.refresh_tokens import RefreshTokens
 from issuer.sessions.session_clients import SessionClients
 from issuer.store.db import session
-from issuer.store.models import SignInSessionRow
+from issuer.store.models import RefreshTokenRow, SignInSessionRow
 from issuer.tokens.jws import sign_jwt
 from jwtkit import Clock
 from jwtkit.contract import LOGOUT_TOKEN_TYPE
@@ -97,11 +98,22 @@ class BackchannelLogout:
             if client is not None and client.backchannel_logout_uri:
                 self.outbox.enqueue(client_id, sub, sid, now)
                 queued += 1
-        # §2.7: refresh tokens issued without offline_access (none is ever granted here,
-        # decision 6) SHOULD be revoked with the session.
-        self.refresh_tokens.revoke_sid(sid, now)
+        self._revoke_openid_families(sid, now)
         self.session_clients.forget(sid)
         return queued
+
+    def _revoke_openid_families(self, sid: str, now: float) -> None:
+        """§2.7: "Refresh tokens issued without the offline_access property to a session being
+        logged out SHOULD be revoked" (offline_access is never granted here, decision 6). Only
+        the families granted `openid`: a plain OAuth app's refresh family is its own session,
+        which outlives the browser's sign-in as it did before OpenID Connect."""
+        query = select(RefreshTokenRow.family_id, RefreshTokenRow.scopes).where(
+            RefreshTokenRow.sid == sid, RefreshTokenRow.revoked_at.is_(None)
+        )
+        with session(self.engine) as db:
+            rows = list(db.execute(query))
+        for family_id in {family for family, scopes in rows if "openid" in scopes.split()}:
+            self.refresh_tokens.revoke_family(family_id, now)
 
     def sign_in_ending(self, session_id: str, now: float) -> int:
         """`sessions revoke --sign-in ID`, before the row goes."""

@@ -210,15 +210,16 @@ async def test_only_the_sessions_clients(issuer: Issuer) -> None:
 
 
 async def test_refresh_revoked_bcl_2_7(issuer: Issuer) -> None:
-    """§2.7: refresh tokens issued to the ended session "SHOULD be revoked"; those of another
-    session stay."""
+    """§2.7: refresh tokens issued to the ended session "SHOULD be revoked": its `openid`
+    families. Another session's stay, and so does a plain OAuth family of the same sign-in
+    (an app's own session, as before OpenID Connect)."""
     client, services = issuer
     session = await signed_in(client, services)
-    now = services.clock()
-    tokens = services.refresh_tokens
-    scopes = frozenset({"profile"})
-    ours = tokens.issue(session.user_id, "web", scopes, now, int(now), session.session_id)
-    other = tokens.issue(session.user_id, "web", scopes, now, int(now), "another-sid")
+    now, sid = services.clock(), session.session_id
+    tokens, openid = services.refresh_tokens, frozenset({"openid", "profile"})
+    ours = tokens.issue(session.user_id, "web", openid, now, int(now), sid)
+    other = tokens.issue(session.user_id, "web", openid, now, int(now), "another-sid")
+    oauth = tokens.issue(session.user_id, "web", frozenset({"profile"}), now, int(now), sid)
     await sign_out(client)
 
     async def refresh(token: str) -> httpx.Response:
@@ -228,6 +229,7 @@ async def test_refresh_revoked_bcl_2_7(issuer: Issuer) -> None:
     refused = await refresh(ours)
     assert (400, "invalid_grant") == (refused.status_code, refused.json()["error"])
     assert 200 == (await refresh(other)).status_code
+    assert 200 == (await refresh(oauth)).status_code
 
 
 @pytest.mark.parametrize(
