@@ -23,7 +23,15 @@ from issuer.sessions.sign_in_sessions import SignIn
 from jwtkit.contract import LOGOUT_TOKEN_TYPE
 from jwtkit.testing import FakeClock
 from tests.issuer.logout_receiver import Receiver, receiver
-from tests.issuer.sign_in import REDIRECT, code_flow_issuer, params, returned, sign_in, sign_out
+from tests.issuer.sign_in import (
+    REDIRECT,
+    code_flow_issuer,
+    exchange,
+    params,
+    returned,
+    sign_in,
+    sign_out,
+)
 from tests.issuer.test_sign_in_ends_with_credentials import cli
 from tests.support import CHEAP_ARGON2
 
@@ -281,3 +289,47 @@ async def test_two_claimers_never_take_the_same_row(issuer: Issuer) -> None:
     assert 40 == len(everything) == len(set(everything))
     assert [] == outbox.claim(now + LEASE - 1, 100)
     assert 40 == len(outbox.claim(now + LEASE, 100))
+
+
+async def test_the_whole_openid_flow_ends_at_the_rp(issuer: Issuer) -> None:
+    """An `openid` code flow, its ID token given back as the hint at /logout: signed out at
+    once, to the registered target with state; the client that got the ID token is sent a
+    logout token with the ID token's sub and sid, and its refresh token no longer works."""
+    client, services = issuer
+    with receiver() as rp:
+        services.clients.add(
+            "rp1",
+            public=True,
+            grants=frozenset({"authorization_code", "refresh_token"}),
+            scopes=frozenset({"openid", "profile"}),
+            audiences=(),
+            auth_method="none",
+            redirect_uris=(REDIRECT,),
+            post_logout_redirect_uris=("https://rp.example/bye",),
+            backchannel_logout_uri=rp.url,
+        )
+        query = params(client_id="rp1", scope="openid profile", nonce="n-1")
+        code = returned(await sign_in(client, query))["code"]
+        tokens = (await exchange(client, code, client_id="rp1")).json()
+        id_token = jwt.decode(tokens["id_token"], options={"verify_signature": False})
+        asked = {
+            "id_token_hint": tokens["id_token"],
+            "post_logout_redirect_uri": "https://rp.example/bye",
+            "state": "st",
+        }
+        answer = await client.get("/logout", params=asked)
+        assert (303, "https://rp.example/bye?state=st") == (
+            answer.status_code,
+            answer.headers["location"],
+        )
+        assert 1 == tick(services)
+    (token,) = rp.logout_tokens
+    claims = verified(services, token)[1]
+    assert (id_token["sub"], id_token["sid"], "rp1") == (
+        claims["sub"],
+        claims["sid"],
+        claims["aud"],
+    )
+    data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    refused = await client.post("/token", data={**data, "client_id": "rp1"})
+    assert (400, "invalid_grant") == (refused.status_code, refused.json()["error"])
