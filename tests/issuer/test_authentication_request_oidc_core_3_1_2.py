@@ -19,6 +19,7 @@ from tests.issuer.sign_in import (
     REDIRECT,
     VERIFIER,
     code_flow_issuer,
+    exchange,
     form_of,
     is_login_page,
     params,
@@ -325,3 +326,58 @@ async def test_post_authorization_request_core_3_1_2_1(
         "/authorize", data={**oidc(), "username": "alice", "password": "alice-pw"}
     )
     assert is_login_page(sneaked)
+
+
+async def id_token_of(
+    client: httpx.AsyncClient,
+    user: str = "alice",
+    password: str = "alice-pw",  # noqa: S107 (the demo user of the fixture)
+    **query: str,
+) -> str:
+    """An ID token this issuer gave `rp` (or the client `query` names) for `user`, through
+    the code flow; the browser is then signed in as `user`."""
+    sent = oidc(**query)
+    code = returned(await sign_in(client, sent, user=user, password=password))["code"]
+    token = await exchange(client, code, client_id=sent["client_id"])
+    assert 200 == token.status_code, token.text
+    id_token: str = token.json()["id_token"]
+    return id_token
+
+
+async def test_id_token_hint_other_user(
+    rp: tuple[httpx.AsyncClient, IssuerServices], clock: FakeClock
+) -> None:
+    """A hint for the signed-in user gets the code, even expired (its exp is not checked); a
+    hint for someone else asks for the password (prompt=none: login_required), as
+    node-oidc-provider's "id_token_hint and authenticated subject do not match"."""
+    client, services = rp
+    services.users.add("bob", "bob-pw", frozenset({"profile"}))
+    bobs = await id_token_of(client, "bob", "bob-pw")
+    client.cookies.clear()
+    alices = await id_token_of(client)
+    clock.advance(services.settings.id_token_ttl + 60)
+    assert "code" in returned(await client.get("/authorize", params=oidc(id_token_hint=alices)))
+    assert is_login_page(await client.get("/authorize", params=oidc(id_token_hint=bobs)))
+    silent = await client.get("/authorize", params=oidc(id_token_hint=bobs, prompt="none"))
+    refused_with(silent, "login_required")
+
+
+async def test_id_token_hint_unverifiable_invalid_request(
+    rp: tuple[httpx.AsyncClient, IssuerServices],
+) -> None:
+    """Core §3.1.2.1: the hint must be an ID token this issuer signed for this client: a
+    tampered one, one for another client, or an access token is invalid_request, to the
+    client."""
+    client, services = rp
+    public_client(services, "rp2", {"authorization_code"}, ("openid",), (REDIRECT,))
+    id_token = await id_token_of(client)
+    header, payload, signature = id_token.split(".")
+    tampered = f"{header}.{payload}.{signature[:-4]}AAAA"
+    client.cookies.clear()
+    others = await id_token_of(client, client_id="rp2", scope="openid")
+    code = returned(await client.get("/authorize", params=oidc()))["code"]
+    access_token = (await exchange(client, code, client_id="rp")).json()["access_token"]
+    for hint in (tampered, others, access_token, "not-a-jwt"):
+        refused_with(
+            await client.get("/authorize", params=oidc(id_token_hint=hint)), "invalid_request"
+        )
