@@ -10,6 +10,15 @@ import pytest
 from issuer.accounts.users import UserClaims
 from issuer.services import IssuerServices
 from jwtkit.testing import FakeClock
+from tests.issuer.sign_in import (
+    REDIRECT,
+    code_flow_issuer,
+    exchange,
+    params,
+    public_client,
+    returned,
+    sign_in,
+)
 from tests.support import ISSUER, basic_auth, issuer_client, issuer_settings, password_token
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
@@ -276,3 +285,29 @@ async def test_cors_covers_userinfo_core_5_3(tmp_path: Path, clock: FakeClock) -
     assert "http://localhost:8001" == preflight.headers["access-control-allow-origin"]
     assert 200 == answer.status_code
     assert "http://localhost:8001" == answer.headers["access-control-allow-origin"]
+
+
+async def test_sub_matches_id_token_core_5_3_2(tmp_path: Path, clock: FakeClock) -> None:
+    """§5.3.2: "The sub Claim in the UserInfo Response MUST be verified to exactly match the
+    sub Claim in the ID Token": one sign-in through the code flow with `openid`, then the
+    access token it gave at /userinfo (openid-client's fetchUserInfo compares the two)."""
+    async with code_flow_issuer(tmp_path, clock) as (client, services):
+        public_client(
+            services,
+            "rp",
+            {"authorization_code"},
+            scopes=("openid", "profile", "email"),
+            redirect_uris=(REDIRECT,),
+        )
+        query = params(client_id="rp", scope="openid profile email", nonce="n-1")
+        code = returned(await sign_in(client, query))["code"]
+        tokens = (await exchange(client, code, client_id="rp")).json()
+        answer = await client.get(
+            "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+        )
+    assert 200 == answer.status_code, answer.text
+    unverified = {"verify_signature": False}
+    id_token = jwt.decode(tokens["id_token"], options=unverified)
+    access = jwt.decode(tokens["access_token"], options=unverified)
+    assert id_token["sub"] == access["sub"] == answer.json()["sub"]
+    assert "alice" == answer.json()["preferred_username"]
