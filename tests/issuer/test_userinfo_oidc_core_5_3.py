@@ -306,8 +306,7 @@ async def test_sub_matches_id_token_core_5_3_2(tmp_path: Path, clock: FakeClock)
             "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
         )
     assert 200 == answer.status_code, answer.text
-    unverified = {"verify_signature": False}
-    id_token = jwt.decode(tokens["id_token"], options=unverified)
-    access = jwt.decode(tokens["access_token"], options=unverified)
+    id_token = jwt.decode(tokens["id_token"], options={"verify_signature": False})
+    access = jwt.decode(tokens["access_token"], options={"verify_signature": False})
     assert id_token["sub"] == access["sub"] == answer.json()["sub"]
     assert "alice" == answer.json()["preferred_username"]
