@@ -13,8 +13,16 @@ from issuer.config import IssuerSettings
 from issuer.services import IssuerServices
 from issuer.wiring import build_services
 from jwtkit.testing import FakeClock
-from tests.issuer.sign_in import code_flow_issuer, params, returned
-from tests.support import ISSUER, issuer_client, issuer_settings, password_token
+from tests.issuer.sign_in import (
+    REDIRECT,
+    code_flow_issuer,
+    exchange,
+    params,
+    public_client,
+    returned,
+    sign_in,
+)
+from tests.support import ISSUER, issuer_client, issuer_settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
 
@@ -90,16 +98,18 @@ async def test_oauth_and_openid_documents_agree_rfc8414_2(
 
 async def test_issuer_is_iss_discovery_4_3(tmp_path: Path, clock: FakeClock) -> None:
     """§4.3: the issuer "MUST be identical to the issuer value" the document was fetched
-    under, and to the iss of what the issuer signs; ISSUER_URL's trailing slash is not kept
-    (openid-client compares `new URL(issuer).href`)."""
-    settings = issuer_settings(tmp_path / "data", url=f"{ISSUER}/", demo_users=["alice:pw"])
-    async with issuer_client(settings, clock) as (client, _):
+    under, and to the iss of the ID token and the access token a sign-in gives; ISSUER_URL's
+    trailing slash is not kept (openid-client compares `new URL(issuer).href`)."""
+    async with code_flow_issuer(tmp_path, clock, url=f"{ISSUER}/") as (client, services):
         document = (await client.get(OPENID)).json()
-        token = await password_token(client, "alice", "pw")
+        public_client(
+            services, "rp", {"authorization_code"}, scopes=("openid",), redirect_uris=(REDIRECT,)
+        )
+        code = returned(await sign_in(client, params(client_id="rp", scope="openid")))["code"]
+        tokens = (await exchange(client, code, client_id="rp")).json()
     assert ISSUER == document["issuer"]
-    assert f"{document['issuer']}{OPENID}" == f"{ISSUER}{OPENID}"
-    claims = jwt.decode(token, options={"verify_signature": False})
-    assert document["issuer"] == claims["iss"]
+    for token in (tokens["id_token"], tokens["access_token"]):
+        assert document["issuer"] == jwt.decode(token, options={"verify_signature": False})["iss"]
     assert all(
         value.startswith(f"{ISSUER}/")
         for name, value in document.items()

@@ -10,6 +10,15 @@ import pytest
 from issuer.accounts.users import UserClaims
 from issuer.services import IssuerServices
 from jwtkit.testing import FakeClock
+from tests.issuer.sign_in import (
+    REDIRECT,
+    code_flow_issuer,
+    exchange,
+    params,
+    public_client,
+    returned,
+    sign_in,
+)
 from tests.support import ISSUER, basic_auth, issuer_client, issuer_settings, password_token
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("database")]
@@ -182,7 +191,7 @@ async def test_service_token_speaks_for_no_user(world: World) -> None:
     assert_refused(await world.get(issued.json()["access_token"]), 401, "invalid_token")
 
 
-async def test_id_token_typ_refused_as_bearer_rfc9068_4(world: World, clock: FakeClock) -> None:
+async def test_typ_decides_rfc9068_4(world: World, clock: FakeClock) -> None:
     """RFC 9068 §4: a token whose typ is not at+jwt is no access token. An access token's own
     claims signed again by the issuer's key, typed as an ID token is (JWT), are refused; the
     same claims typed at+jwt are accepted, so the refusal is the typ's."""
@@ -276,3 +285,49 @@ async def test_cors_covers_userinfo_core_5_3(tmp_path: Path, clock: FakeClock) -
     assert "http://localhost:8001" == preflight.headers["access-control-allow-origin"]
     assert 200 == answer.status_code
     assert "http://localhost:8001" == answer.headers["access-control-allow-origin"]
+
+
+async def _openid_sign_in(client: httpx.AsyncClient, services: IssuerServices) -> dict[str, str]:
+    """The tokens of one sign-in through the code flow with `openid profile email`."""
+    public_client(
+        services,
+        "rp",
+        {"authorization_code"},
+        scopes=("openid", "profile", "email"),
+        redirect_uris=(REDIRECT,),
+    )
+    query = params(client_id="rp", scope="openid profile email", nonce="n-1")
+    code = returned(await sign_in(client, query))["code"]
+    tokens: dict[str, str] = (await exchange(client, code, client_id="rp")).json()
+    return tokens
+
+
+async def test_sub_matches_id_token_core_5_3_2(tmp_path: Path, clock: FakeClock) -> None:
+    """§5.3.2: "The sub Claim in the UserInfo Response MUST be verified to exactly match the
+    sub Claim in the ID Token": one sign-in through the code flow with `openid`, then the
+    access token it gave at /userinfo (openid-client's fetchUserInfo compares the two)."""
+    async with code_flow_issuer(tmp_path, clock) as (client, services):
+        tokens = await _openid_sign_in(client, services)
+        answer = await client.get(
+            "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+        )
+    assert 200 == answer.status_code, answer.text
+    id_token = jwt.decode(tokens["id_token"], options={"verify_signature": False})
+    access = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    assert id_token["sub"] == access["sub"] == answer.json()["sub"]
+    assert "alice" == answer.json()["preferred_username"]
+
+
+async def test_id_token_refused_as_bearer(tmp_path: Path, clock: FakeClock) -> None:
+    """Decision 3: the ID token of a sign-in is no access token (typ JWT, aud the client):
+    401 invalid_token, in the header and in the form body, while its access token answers."""
+    async with code_flow_issuer(tmp_path, clock) as (client, services):
+        tokens = await _openid_sign_in(client, services)
+        in_header = await client.get(
+            "/userinfo", headers={"Authorization": f"Bearer {tokens['id_token']}"}
+        )
+        in_body = await client.post("/userinfo", data={"access_token": tokens["id_token"]})
+        access = await client.post("/userinfo", data={"access_token": tokens["access_token"]})
+    for response in (in_header, in_body):
+        assert_refused(response, 401, "invalid_token")
+    assert 200 == access.status_code
