@@ -38,6 +38,7 @@ SHELL_PAGES = {
     "docs/issuer/sessions.md": "services",
     "docs/issuer/keys.md": "services",
     "docs/issuer/browser-sign-in.md": "services",
+    "docs/sign-in-with-openid-connect.md": "services",
 }
 
 _FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,}) *(?P<lang>[\w+-]*)(?P<info>.*)$")

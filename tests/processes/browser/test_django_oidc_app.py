@@ -53,7 +53,14 @@ if not Path(CHROMIUM).exists():
         "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
     )
 
-from playwright.sync_api import Browser, BrowserContext, Page, Request, sync_playwright  # noqa: E402
+from playwright.sync_api import (  # noqa: E402
+    Browser,
+    BrowserContext,
+    Page,
+    Request,
+    sync_playwright,
+)
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 
 @dataclass
@@ -193,6 +200,15 @@ def _shot(page: Page, name: str) -> None:
     page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 
 
+def _wait_for(page: Page, selector: str) -> None:
+    """Waits (bounded) for the element; a timeout says where the browser is instead."""
+    try:
+        page.wait_for_selector(selector)
+    except PlaywrightTimeout:
+        _shot(page, "django-app-stuck")
+        pytest.fail(f"no {selector} at {page.url}:\n{page.inner_text('body')[:2000]}")
+
+
 def _sign_in_cookies(context: BrowserContext, running: Running) -> list[str]:
     return [cookie["name"] for cookie in context.cookies(running.issuer)
             if cookie["name"] == SIGN_IN_COOKIE]  # fmt: skip
@@ -206,7 +222,7 @@ def test_django_app_signs_in_with_consent_and_logs_out_at_end_session(
     page.click("#sign-in")
 
     # The app sent the browser to the issuer: an authorization request with PKCE and a nonce.
-    page.wait_for_selector("#password")
+    _wait_for(page, "#password")
     assert page.url.startswith(f"{running.issuer}/authorize?")
     asked = parse_qs(urlsplit(page.url).query)
     assert ["S256"] == asked["code_challenge_method"] and asked["nonce"]
@@ -226,7 +242,7 @@ def test_django_app_signs_in_with_consent_and_logs_out_at_end_session(
     allow.click()
 
     # Back at the app: it exchanged the code, checked the ID token and read /userinfo.
-    page.wait_for_selector("#email")
+    _wait_for(page, "#email")
     assert page.url.startswith(f"{running.app}/")
     assert (EMAIL, f"{GIVEN_NAME} {FAMILY_NAME}") == (
         page.inner_text("#email"),
@@ -238,7 +254,7 @@ def test_django_app_signs_in_with_consent_and_logs_out_at_end_session(
     # Logging out of the app ends the issuer's session too, without a question (the ID token
     # is the hint), and comes back to the app.
     page.click("#logout")
-    page.wait_for_selector("#signed-out")
+    _wait_for(page, "#signed-out")
     assert f"{running.app}/" == page.url
     ends = [url for url in running.requests if url.startswith(f"{running.issuer}/logout?")]
     assert 1 == len(ends)
@@ -253,5 +269,5 @@ def test_django_app_signs_in_with_consent_and_logs_out_at_end_session(
 
     # Signed out at the issuer as well: signing in again asks for the password.
     page.click("#sign-in")
-    page.wait_for_selector("#password")
+    _wait_for(page, "#password")
     assert page.url.startswith(f"{running.issuer}/authorize?")
