@@ -9,7 +9,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from issuer.api import authorize, health, logout, token, token_status, wellknown
+from issuer.api import authorize, health, logout, token, token_status, userinfo, wellknown
 from issuer.api.errors import oauth_error_response
 from issuer.api.query_limit import QueryLimit
 from issuer.config import IssuerSettings
@@ -17,7 +17,7 @@ from issuer.errors import OAuthError
 from issuer.metrics import observe_keys
 from issuer.services import IssuerServices
 from issuer.wiring import add_demo_users, build_services
-from jwtkit import Clock, system_clock
+from jwtkit import Clock, add_bearer_error_handlers, system_clock
 from service_runtime.logs import configure_logging
 from service_runtime.metrics import add_metrics_endpoint
 from service_runtime.offline_docs import serve_docs_offline
@@ -101,6 +101,9 @@ def create_app(settings: IssuerSettings, clock: Clock = system_clock) -> FastAPI
     app.include_router(authorize.router)
     app.include_router(logout.router)
     app.include_router(token_status.router)
+    app.include_router(userinfo.router)
+    # /userinfo's refusals: RFC 6750 §3 challenges, as jwtkit answers for resource servers.
+    add_bearer_error_handlers(app, realm=settings.url)
     app.include_router(wellknown.router)
     app.include_router(health.router)
     if settings.metrics:

@@ -131,6 +131,10 @@ def user_sessions(settings: IssuerSettings, engine: Engine) -> UserSessions:
     )
 
 
+def consents(engine: Engine) -> Consents:
+    return Consents(engine)
+
+
 def login_throttle(settings: IssuerSettings, engine: Engine) -> LoginThrottle:
     return LoginThrottle(engine, throttle_policy(settings))
 
@@ -173,7 +177,7 @@ def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
         authorization_codes=AuthorizationCodes(engine, sessions),
         sign_in_sessions=sign_in_sessions(settings, engine),
         issuer_secrets=IssuerSecrets(engine, clock),
-        consents=Consents(engine),
+        consents=consents(engine),
         session_clients=SessionClients(engine),
     )
 

@@ -170,9 +170,8 @@ class UserStore:
             scopes=" ".join(sorted(scopes)),
             created_at=now,
             credential_generation=0,
-            email_verified=False,
             updated_at=now,
-            **changes,
+            **{"email_verified": False, **changes},
         )
         try:
             with session(self._engine) as db, db.begin():
@@ -183,16 +182,20 @@ class UserStore:
 
     def update(self, username: str, claims: UserClaims) -> User | None:
         """Sets the claims given (and updated_at, Core §5.1, from the clock); None when there
-        is no such user."""
+        is no such user. A new email address is unverified unless `email_verified` is given
+        too: the old address's verification says nothing about it."""
         changes = claims.changes()
         with session(self._engine) as db, db.begin():
-            db.execute(
-                update(UserRow)
-                .where(UserRow.username == username)
-                .values(**changes, updated_at=self._clock())
-            )
             row = db.scalar(select(UserRow).where(UserRow.username == username))
-            return None if row is None else user_of(row)
+            if row is None:
+                return None
+            if "email" in changes and changes["email"] != row.email:
+                changes.setdefault("email_verified", False)
+            for name, value in changes.items():
+                setattr(row, name, value)
+            row.updated_at = self._clock()
+            db.flush()
+            return user_of(row)
 
     def remove(self, username: str) -> bool:
         with session(self._engine) as db, db.begin():

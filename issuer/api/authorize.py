@@ -1,16 +1,23 @@
-"""GET /authorize and its login page: the authorization code grant with PKCE
-(RFC 6749 §4.1, RFC 7636; RFC 9700 §2.1.1: S256 required).
+"""GET and POST /authorize and its login page: the authorization code grant with PKCE
+(RFC 6749 §4.1, RFC 7636; RFC 9700 §2.1.1: S256 required), with OpenID Connect's
+authentication request (Core §3.1.2).
 
 - The grant's rules are issuer/grants/authorization_code.py's (the request's checks, the
-  code); this module is their HTTP side: an untrusted client or redirect URI gets an error
-  page, every other error goes back to the client.
+  code), and whether a page comes first is issuer/grants/interaction.py's; this module is
+  their HTTP side: an untrusted client or redirect URI gets an error page, every other error
+  goes back to the client, and under prompt=none so does the need for a page.
+- Core §3.1.2.1: the endpoint MUST take GET and POST. A POST without a `csrf_token` field is
+  an authorization request, handled as a GET; with one it is the login form.
 - A query string over 8 KiB is refused (414) before it is parsed (issuer/api/query_limit.py).
 - The login page is a plain form, no script, its CSRF token bound to the visit
   (issuer/api/sign_in_pages.py). It signs in through the same pipeline as /token, throttling
-  included, and gives the same answer for an unknown user and a wrong password.
+  included, and gives the same answer for an unknown user and a wrong password. Each sign-in
+  starts a new session (new sid and auth_time) that replaces the browser's old one, which ends.
 - A sign-in cookie lets another app sign in without the password for ISSUER_SESSION_TTL,
   while the user's credentials stay those it started under (issuer/sessions/sign_in_sessions.py);
-  /logout ends it.
+  /logout ends it. prompt=login, max_age and an id_token_hint for another user ask for the
+  password again all the same.
+- A client registered with consent required gets the consent page (issuer/api/consent.py).
 """
 
 from collections.abc import Mapping
@@ -20,19 +27,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from issuer.accounts.users import User
+from issuer.api import consent
 from issuer.api.dependencies import Services
 from issuer.api.documented import html_pages
 from issuer.api.errors import SignInPageRoute
-from issuer.api.form import read_form
 from issuer.api.sign_in_pages import (
     CSS,
     Cookies,
-    csrf_form,
     csrf_valid,
     error_page,
-    page,
+    login_page,
     redirect,
     refusal,
+    sign_in_form,
+    validated,
 )
 from issuer.errors import InvalidGrant, OAuthError, TemporarilyUnavailable
 from issuer.grants.authorization_code import (
@@ -40,13 +48,16 @@ from issuer.grants.authorization_code import (
     AuthorizationRequest,
     Refused,
     Untrusted,
+    code_scopes,
     issue_code,
-    validate_authorization_request,
 )
+from issuer.grants.interaction import interaction, sign_in_again, without_page
 from issuer.services import IssuerServices
+from issuer.sessions.sign_in_sessions import SignIn
 from issuer.sign_in.client_address import client_address
 
 router = APIRouter(route_class=SignInPageRoute)
+router.include_router(consent.router)
 
 LOGIN_FAILED = "Invalid username or password."
 _LOGIN_FORM = {
@@ -67,71 +78,91 @@ _LOGIN_FORM = {
 }
 
 
-async def _validated(
-    params: Mapping[str, list[str]], services: IssuerServices
-) -> AuthorizationRequest | Response:
-    """The checked request, or the answer that refuses it."""
-    try:
-        return await validate_authorization_request(params, services)
-    except Untrusted as error:
-        return error_page(error)
-    except Refused as refused:
-        return refusal(refused, services.settings.url)
-
-
-async def _login_page(
-    request: AuthorizationRequest,
-    services: IssuerServices,
-    *,
-    error: str | None = None,
-    username: str = "",
-    status_code: int = 200,
-    retry_after: float | None = None,
-) -> HTMLResponse:
-    visit, token = await csrf_form(services, "login")
-    answer = page(
-        "login.html",
-        status_code,
-        client_id=request.client.client_id,
-        scopes=sorted(request.requested or ()),
-        request_fields=request.fields,
-        csrf_token=token,
-        error=error,
-        username=username,
-    )
-    if retry_after is not None:
-        answer.headers["Retry-After"] = str(max(1, round(retry_after)))
-    Cookies.of(services).set_csrf(answer, visit)
-    return answer
-
-
 async def _login_failed(
     request: AuthorizationRequest, services: IssuerServices, username: str
 ) -> HTMLResponse:
     """One answer for an unknown user and a wrong password."""
-    return await _login_page(
+    return await login_page(
         request, services, error=LOGIN_FAILED, username=username, status_code=400
     )
 
 
-async def _code_response(
-    request: AuthorizationRequest, user: User, services: IssuerServices, now: float
-) -> RedirectResponse:
-    """Back to the client with a code, or with invalid_scope."""
+async def _hint_subject(request: AuthorizationRequest, services: IssuerServices) -> str | None:
+    """The `sub` of the request's id_token_hint. Until jwtkit's IdTokenVerifier is merged
+    (branch oidc-t2) the hint is accepted and changes nothing."""
+    del request, services
+    return None
+
+
+async def _answer(
+    request: AuthorizationRequest,
+    signed_in: SignIn | None,
+    services: IssuerServices,
+    now: float,
+    *,
+    user: User | None = None,
+    just_signed_in: bool = False,
+) -> Response:
+    """The page the request needs first (the login page, the consent page) or the code; under
+    prompt=none the error for the client instead of a page."""
     try:
-        code = await issue_code(request, user, services, now)
+        hint = None if just_signed_in else await _hint_subject(request, services)
+        asked: frozenset[str] = frozenset()
+        consented: frozenset[str] = frozenset()
+        if signed_in is not None and (
+            just_signed_in or not sign_in_again(request, signed_in, now, hint)
+        ):
+            if user is None:
+                user = await anyio.to_thread.run_sync(services.users.get, signed_in.user_id)
+            if user is None:  # removed since the session was read
+                signed_in = None
+            else:
+                asked = code_scopes(request, user, services)
+                if request.client.consent_required:
+                    consented = await anyio.to_thread.run_sync(
+                        services.consents.given, user.id, request.client.client_id
+                    )
+        step = interaction(
+            request,
+            signed_in,
+            now,
+            hint_subject=hint,
+            asked=asked,
+            consented=consented,
+            just_signed_in=just_signed_in,
+        )
+        refused = without_page(request, step)
+        if refused is not None:
+            raise refused
+        if step == "consent" and user is not None:
+            return await consent.consent_page(request, asked, user, services)
+        if step is not None or signed_in is None:
+            return await login_page(request, services)
+        code = await issue_code(request, signed_in, asked, services, now)
     except Refused as refused:
         return refusal(refused, services.settings.url)
     return redirect(request.redirect_uri, request.state, services.settings.url, code=code)
 
 
+async def _authorization_request(
+    request: Request, params: Mapping[str, list[str]], services: IssuerServices
+) -> Response:
+    now = services.clock()
+    checked = await validated(params, services)
+    if isinstance(checked, Response):
+        return checked
+    cookie = request.cookies.get(Cookies.of(services).session)
+    signed_in = await anyio.to_thread.run_sync(services.sign_in_sessions.current, cookie, now)
+    return await _answer(checked, signed_in, services, now)
+
+
 @router.get(
     "/authorize",
-    summary="Authorization endpoint (RFC 6749 §4.1, PKCE S256)",
+    summary="Authorization endpoint (RFC 6749 §4.1, PKCE S256; OpenID Connect Core §3.1.2)",
     response_class=HTMLResponse,
     responses=html_pages(
         {
-            200: "The login page",
+            200: "The login page, or the consent page",
             303: "Back to the client's redirect URI, with a code or an error, state and iss",
             400: "An error page: unknown client or redirect URI (never redirected)",
             414: "An error page: the query string is over 8 KiB",
@@ -139,27 +170,20 @@ async def _code_response(
     ),
 )
 async def authorize(request: Request, services: Services) -> Response:
-    now = services.clock()
-    checked = await _validated(_params(request.query_params.multi_items()), services)
-    if isinstance(checked, Response):
-        return checked
-    user = await anyio.to_thread.run_sync(
-        services.sign_in_sessions.user, request.cookies.get(Cookies.of(services).session), now
+    return await _authorization_request(
+        request, _params(request.query_params.multi_items()), services
     )
-    if user is not None:
-        return await _code_response(checked, user, services, now)
-    return await _login_page(checked, services)
 
 
 @router.post(
     "/authorize",
-    summary="The login form's submission",
+    summary="The login form's submission, or an authorization request (without csrf_token)",
     response_class=HTMLResponse,
     openapi_extra=_LOGIN_FORM,
     responses=html_pages(
         {
-            200: "The login page again",
-            303: "Signed in: back to the client's redirect URI with a code",
+            200: "The login page again, or the consent page",
+            303: "Back to the client's redirect URI with a code or an error",
             400: "Wrong credentials, an expired form, or an untrusted request",
             429: "Throttled: too many failed attempts (Retry-After)",
             503: "Password checks busy (Retry-After)",
@@ -167,16 +191,18 @@ async def authorize(request: Request, services: Services) -> Response:
     ),
 )
 async def sign_in(request: Request, services: Services) -> Response:
-    try:
-        form = await read_form(request)
-    except OAuthError:
+    form = await sign_in_form(request)
+    if form is None:
         return error_page(Untrusted("The sign-in form could not be read."))
-    checked = await _validated({name: [value] for name, value in form.items()}, services)
+    params = {name: [value] for name, value in form.items()}
+    if "csrf_token" not in form:  # Core §3.1.2.1: an authorization request by POST
+        return await _authorization_request(request, params, services)
+    checked = await validated(params, services)
     if isinstance(checked, Response):
         return checked
     if not await csrf_valid(request, services, form, "login"):
         expired = "The form expired. Please sign in again."
-        return await _login_page(checked, services, error=expired, status_code=400)
+        return await login_page(checked, services, error=expired, status_code=400)
     username, password = form.get("username", ""), form.get("password", "")
     address = client_address(
         request.client.host if request.client else None,
@@ -189,7 +215,7 @@ async def sign_in(request: Request, services: Services) -> Response:
     except InvalidGrant:
         return await _login_failed(checked, services, username)
     except TemporarilyUnavailable as busy:  # the hash queue is full, or the store is down
-        return await _login_page(
+        return await login_page(
             checked,
             services,
             error="Sign-in is busy. Please try again in a moment.",
@@ -198,7 +224,7 @@ async def sign_in(request: Request, services: Services) -> Response:
             username=username,
         )
     except OAuthError as refused:  # TooManyAttempts: throttled, exactly as /token is
-        return await _login_page(
+        return await login_page(
             checked,
             services,
             error="Too many failed attempts. Please try again later.",
@@ -206,15 +232,27 @@ async def sign_in(request: Request, services: Services) -> Response:
             retry_after=refused.retry_after,
             username=username,
         )
+    return await _signed_in(request, checked, user, services)
+
+
+async def _signed_in(
+    request: Request, checked: AuthorizationRequest, user: User, services: IssuerServices
+) -> Response:
+    """A new sign-in session, replacing the browser's old one; then consent or the code."""
     # Read again: the sign-in and its code start now, after a check that may have queued.
     now = services.clock()
-    value = await anyio.to_thread.run_sync(services.sign_in_sessions.start, user, now)
+    sessions, cookies = services.sign_in_sessions, Cookies.of(services)
+    value = await anyio.to_thread.run_sync(sessions.start, user, now)
     if value is None:  # the password changed while it was being checked
-        return await _login_failed(checked, services, username)
-    response = await _code_response(checked, user, services, now)
-    cookies = Cookies.of(services)
+        return await _login_failed(checked, services, user.username)
+    old = request.cookies.get(cookies.session)
+    if old:  # one session per browser: the new sid and auth_time replace the old ones
+        await anyio.to_thread.run_sync(sessions.end, old)
+    signed_in = await anyio.to_thread.run_sync(sessions.current, value, now)
+    response = await _answer(checked, signed_in, services, now, user=user, just_signed_in=True)
     cookies.set_session(response, value, services.settings.session_ttl)
-    cookies.end_csrf(response)
+    if isinstance(response, RedirectResponse):  # done: a page keeps its own CSRF cookie
+        cookies.end_csrf(response)
     return response
 
 

@@ -15,13 +15,18 @@ class OAuthErrorBody(BaseModel):
 
 
 class TokenResponse(BaseModel):
-    """RFC 6749 §5.1."""
+    """RFC 6749 §5.1, and OpenID Connect Core §3.1.3.3's id_token."""
 
     access_token: str
     token_type: str = Field(examples=["Bearer"])
     expires_in: int = Field(examples=[900])
     scope: str = Field(examples=["profile"])
     refresh_token: str | None = None
+    id_token: str | None = Field(
+        default=None,
+        description="An OpenID Connect ID token (typ JWT), when the scope granted includes "
+        "openid and a user signed in: the authorization code grant and its refreshes",
+    )
 
 
 def oauth_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:

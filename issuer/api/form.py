@@ -8,11 +8,15 @@ from starlette.requests import ClientDisconnect
 from issuer.errors import InvalidRequest
 
 MAX_BODY_BYTES = 4096
+MAX_FIELDS = 16
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
-async def read_form(request: Request) -> dict[str, str]:
-    """The form's parameters, each at most once; blank values count as omitted (RFC 6749 §3.1)."""
+async def read_form(
+    request: Request, *, max_bytes: int = MAX_BODY_BYTES, max_fields: int = MAX_FIELDS
+) -> dict[str, str]:
+    """The form's parameters, each at most once; blank values count as omitted (RFC 6749 §3.1).
+    The sign-in's forms carry an authorization request, and take larger bounds."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != FORM_CONTENT_TYPE:
         raise InvalidRequest(f"the request body must be {FORM_CONTENT_TYPE}")
@@ -20,7 +24,7 @@ async def read_form(request: Request) -> dict[str, str]:
     try:
         async for chunk in request.stream():
             body += chunk
-            if len(body) > MAX_BODY_BYTES:
+            if len(body) > max_bytes:
                 raise InvalidRequest("the request body is too large")
     except ClientDisconnect:
         # The client left, or the server ended it (ISSUER_HTTP_BODY_TIMEOUT): a request that
@@ -28,7 +32,7 @@ async def read_form(request: Request) -> dict[str, str]:
         raise InvalidRequest("the request body did not arrive") from None
     try:
         pairs = parse_qsl(
-            body.decode("utf-8"), keep_blank_values=True, max_num_fields=16, errors="strict"
+            body.decode("utf-8"), keep_blank_values=True, max_num_fields=max_fields, errors="strict"
         )
     except (UnicodeDecodeError, ValueError):
         raise InvalidRequest("the request body is not a valid form") from None

@@ -1,4 +1,4 @@
-"""The sign-in's HTML pages and cookies, shared by /authorize and /logout.
+"""The sign-in's HTML pages and cookies, shared by /authorize, its consent page and /logout.
 
 - Pages are plain forms, no script; their headers forbid script, frames and referrers.
 - Cookies are HttpOnly, Secure on https, and named with the `__Host-` prefix there
@@ -12,6 +12,7 @@
   (issuer/api/query_limit.py).
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
@@ -22,7 +23,15 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from issuer.grants.authorization_code import Refused, Untrusted
+from issuer.api.form import read_form
+from issuer.errors import OAuthError
+from issuer.grants.authorization_code import (
+    REQUEST_FIELDS,
+    AuthorizationRequest,
+    Refused,
+    Untrusted,
+    validate_authorization_request,
+)
 from issuer.services import IssuerServices
 from issuer.sign_in.csrf import Purpose, form_token, form_token_valid, new_visit
 
@@ -42,6 +51,9 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 MAX_QUERY_BYTES = 8192
+# A form carries an authorization request (up to a query string's size) and a few fields more.
+MAX_FORM_BYTES = MAX_QUERY_BYTES + 1024
+MAX_FORM_FIELDS = len(REQUEST_FIELDS) + 8
 CSRF_KEY_ROW = "csrf"  # the issuer_secrets row holding the CSRF HMAC key
 
 
@@ -138,3 +150,50 @@ def refusal(refused: Refused, issuer: str) -> RedirectResponse:
         error=refused.error,
         error_description=refused.description,
     )
+
+
+async def sign_in_form(request: Request) -> dict[str, str] | None:
+    """A sign-in page's form (or an authorization request POSTed), or None: unreadable."""
+    try:
+        return await read_form(request, max_bytes=MAX_FORM_BYTES, max_fields=MAX_FORM_FIELDS)
+    except OAuthError:
+        return None
+
+
+async def validated(
+    params: Mapping[str, list[str]], services: IssuerServices
+) -> AuthorizationRequest | Response:
+    """The checked authorization request, or the answer that refuses it."""
+    try:
+        return await validate_authorization_request(params, services)
+    except Untrusted as error:
+        return error_page(error)
+    except Refused as refused:
+        return refusal(refused, services.settings.url)
+
+
+async def login_page(
+    request: AuthorizationRequest,
+    services: IssuerServices,
+    *,
+    error: str | None = None,
+    username: str | None = None,
+    status_code: int = 200,
+    retry_after: float | None = None,
+) -> HTMLResponse:
+    visit, token = await csrf_form(services, "login")
+    answer = page(
+        "login.html",
+        status_code,
+        client_id=request.client.client_id,
+        scopes=sorted(request.requested or ()),
+        request_fields=request.fields,
+        csrf_token=token,
+        error=error,
+        # Core §3.1.2.1: login_hint pre-fills the username (autoescaped, as every value is).
+        username=(request.openid.login_hint or "") if username is None else username,
+    )
+    if retry_after is not None:
+        answer.headers["Retry-After"] = str(max(1, round(retry_after)))
+    Cookies.of(services).set_csrf(answer, visit)
+    return answer

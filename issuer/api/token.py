@@ -107,6 +107,8 @@ def _body(issued: Issued) -> dict[str, Any]:
     }
     if issued.refresh_token is not None:
         body["refresh_token"] = issued.refresh_token
+    if issued.id_token is not None:
+        body["id_token"] = issued.id_token
     return body
 
 

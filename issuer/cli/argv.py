@@ -22,14 +22,32 @@ TOP_LEVEL_OPTIONS: Mapping[str, bool] = {
     "--env-file": True,
 }
 
+# The claim options of `users add` and `users update` (issuer/cli/users.py).
+_CLAIMS: Mapping[str, bool] = {
+    "--email": True,
+    "--email-verified": False,
+    "--no-email-verified": False,
+    "--name": True,
+    "--given-name": True,
+    "--family-name": True,
+    "--locale": True,
+}
+
 # (command, action) -> that action's options, each with whether it takes a value.
 IDENTIFIER_COMMANDS: Mapping[tuple[str, str], Mapping[str, bool]] = {
     ("keys", "revoke"): {"--yes": False},
-    ("users", "add"): {"--password-stdin": False, "--scope": True, "--json": False},
+    ("users", "add"): {"--password-stdin": False, "--scope": True, "--json": False, **_CLAIMS},
+    ("users", "update"): {"--json": False, **_CLAIMS},
     ("users", "remove"): {},
     ("users", "unlock"): {},
     ("users", "passwd"): {"--password-stdin": False},
-    ("sessions", "revoke"): {"--user": True, "--family": True, "--sign-in": True},
+    ("sessions", "revoke"): {
+        "--user": True,
+        "--family": True,
+        "--sign-in": True,
+        "--consent": False,
+        "--client": True,
+    },
     ("clients", "show"): {"--json": False},
     ("clients", "remove"): {},
     ("clients", "rotate-secret"): {"--keep-old-for": True, "--json": False},

@@ -20,6 +20,7 @@ from service_runtime.arguments import duration, jwk_set_file
 # What `--grant` and `--auth-method` accept: the registry's own lists ("none": public clients).
 GRANT_CHOICES = sorted(registrable_grants())
 AUTH_METHOD_CHOICES = ["none", *sorted(CONFIDENTIAL_METHODS)]
+CONSENT_CHOICES = ["required", "skip"]
 HEADER = ("CLIENT_ID", "TYPE", "AUTH_METHOD", "GRANTS", "SCOPES", "AUDIENCES", "NATIVE")
 
 
@@ -79,6 +80,32 @@ def add_clients_commands(commands: "argparse._SubParsersAction[argparse.Argument
         "--native",
         action="store_true",
         help="a native app (RFC 8252): the port of a loopback IP redirect URI may vary",
+    )
+    add.add_argument(
+        "--consent",
+        choices=CONSENT_CHOICES,
+        default="skip",
+        help="one of %(choices)s: required asks each user before a third-party app gets their "
+        "scopes (OpenID Connect); skip is a first-party app",
+    )
+    add.add_argument(
+        "--post-logout-redirect-uri",
+        action="append",
+        dest="post_logout_redirect_uris",
+        metavar="URI",
+        help="where /logout may send the browser back (RP-Initiated Logout; repeatable; "
+        "matched exactly; https, or http on a loopback host)",
+    )
+    add.add_argument(
+        "--backchannel-logout-uri",
+        metavar="URI",
+        help="where a logout token is POSTed when a sign-in ends (Back-Channel Logout; https, "
+        "or http on a loopback host)",
+    )
+    add.add_argument(
+        "--backchannel-logout-session-required",
+        action="store_true",
+        help="the client needs the sid in logout tokens (with --backchannel-logout-uri)",
     )
     add.add_argument("--json", action="store_true", help="print the client (and secret) as JSON")
     add.add_argument(
@@ -180,6 +207,10 @@ def _add(args: argparse.Namespace, settings: IssuerSettings, store: ClientStore)
             jwks=jwks,
             redirect_uris=tuple(args.redirect_uris or ()),
             native=args.native,
+            consent_required=args.consent == "required",
+            post_logout_redirect_uris=tuple(args.post_logout_redirect_uris or ()),
+            backchannel_logout_uri=args.backchannel_logout_uri,
+            backchannel_logout_session_required=args.backchannel_logout_session_required,
         )
     except ClientError:
         raced = store.get(args.client_id) if args.exists_ok else None

@@ -1,5 +1,5 @@
 """`python -m issuer sessions …`: list and end logins: refresh-token families (an app's
-login) and sign-in sessions (a browser's sign-in at the login page)."""
+login) and sign-in sessions (a browser's sign-in at the login page); forget consents."""
 
 import argparse
 import time
@@ -9,7 +9,7 @@ from issuer.accounts.users import UserError
 from issuer.cli.output import print_json, print_rows
 from issuer.config import IssuerSettings
 from issuer.sessions.user_sessions import Ended, Live
-from issuer.wiring import open_database, user_sessions, user_store
+from issuer.wiring import consents, open_database, user_sessions, user_store
 
 REFRESH, SIGN_IN = "refresh", "sign-in"
 # A row's first field is its family's or its sign-in's id, by kind.
@@ -29,6 +29,17 @@ def add_sessions_commands(commands: "argparse._SubParsersAction[argparse.Argumen
     target.add_argument("--user", metavar="NAME", help="all of the user's sessions of both kinds")
     target.add_argument("--family", metavar="ID", help="one refresh-token family")
     target.add_argument("--sign-in", metavar="ID", dest="sign_in", help="one sign-in session")
+    revoke.add_argument(
+        "--consent",
+        action="store_true",
+        help="with --user: forget what the user allowed third-party clients instead (they ask "
+        "again at the next sign-in); sessions are left as they are",
+    )
+    revoke.add_argument(
+        "--client",
+        metavar="ID",
+        help="with --consent: only this client's (default: every client's)",
+    )
 
 
 def _when(timestamp: float) -> str:
@@ -48,6 +59,11 @@ def run_sessions(args: argparse.Namespace, settings: IssuerSettings) -> int:
     sessions = user_sessions(settings, engine)
     users = user_store(settings, engine, clock=time.time)
     now = time.time()
+    if args.action == "revoke" and (args.consent or args.client is not None):
+        if not args.consent:
+            raise ValueError("--client goes with --consent")
+        if args.user is None:
+            raise ValueError("--consent goes with --user NAME")
     user_id = None
     if args.user is not None:
         found = users.find(args.user)
@@ -57,6 +73,9 @@ def run_sessions(args: argparse.Namespace, settings: IssuerSettings) -> int:
     if args.action == "list":
         names = {user.id: user.username for user in users.list()}
         _print_rows(_rows(sessions.live(now, user_id), names), as_json=args.json)
+    elif args.consent and user_id is not None:
+        revoked = consents(engine).revoke(user_id, args.client)
+        print(f"{revoked} consent{'' if revoked == 1 else 's'} revoked")
     elif user_id is not None:
         # A new credential generation: the user's sign-ins end in every process at once.
         users.new_credential_generation(user_id)

@@ -10,7 +10,6 @@ a per-client salt: a construction fit for high-entropy secrets, fast enough for 
 import hashlib
 import hmac
 import json
-import re
 import secrets
 import threading
 import time
@@ -21,22 +20,19 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 
-from issuer.accounts.users import SCOPE_TOKEN
-from issuer.clients.redirect_uris import RedirectUriError, check_registrable
+from issuer.clients.registration import CONFIDENTIAL_METHODS as CONFIDENTIAL_METHODS
+from issuer.clients.registration import INTROSPECTION as INTROSPECTION
+from issuer.clients.registration import SECRET_METHODS as SECRET_METHODS
+from issuer.clients.registration import ClientError as ClientError
+from issuer.clients.registration import (
+    check_client,
+    checked_redirect_uris,
+    checked_sign_in_metadata,
+)
+from issuer.clients.registration import registrable_grants as registrable_grants
 from issuer.store.db import session
 from issuer.store.models import ClientRow
 from jwtkit import Clock
-
-# Not a grant: a resource server's client registered for POST /introspect (RFC 7662 §2.1).
-INTROSPECTION = "introspection"
-SECRET_METHODS = frozenset({"client_secret_basic", "client_secret_post"})
-CONFIDENTIAL_METHODS = SECRET_METHODS | {"private_key_jwt"}
-# RFC 6749 Appendix A.1: client_id = *VSCHAR; here a conservative subset, no ':' (Basic).
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9._~@+-]{1,150}$")
-
-
-class ClientError(ValueError):
-    """A client could not be added or changed; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,26 +186,15 @@ class ClientStore:
         backchannel_logout_session_required: bool = False,
     ) -> tuple[Client, str | None]:
         """The client and its secret (None unless it authenticates with one)."""
-        _check(client_id, public, grants, scopes, auth_method, jwks)
-        try:
-            redirect_uris = tuple(check_registrable(uri) for uri in redirect_uris)
-            # RP-Initiated Logout 1.0 §3 and Back-Channel Logout 1.0 §2.2 (no fragment):
-            # the rules of redirect URIs.
-            post_logout_redirect_uris = tuple(
-                check_registrable(uri) for uri in post_logout_redirect_uris
-            )
-            if backchannel_logout_uri is not None:
-                backchannel_logout_uri = check_registrable(backchannel_logout_uri)
-        except RedirectUriError as error:
-            raise ClientError(str(error)) from None
-        if backchannel_logout_session_required and backchannel_logout_uri is None:
-            raise ClientError(
-                "--backchannel-logout-session-required needs --backchannel-logout-uri"
-            )
-        if ("authorization_code" in grants) != bool(redirect_uris):
-            raise ClientError("authorization_code needs --redirect-uri, and only it takes one")
-        if native and not redirect_uris:
-            raise ClientError("--native is for a code-flow client with a loopback --redirect-uri")
+        check_client(client_id, public, grants, scopes, auth_method, jwks)
+        redirect_uris = checked_redirect_uris(grants, redirect_uris, native)
+        post_logout_redirect_uris, backchannel_logout_uri = checked_sign_in_metadata(
+            grants,
+            consent_required,
+            post_logout_redirect_uris,
+            backchannel_logout_uri,
+            backchannel_logout_session_required,
+        )
         secret = secrets.token_urlsafe(32) if auth_method in SECRET_METHODS else None
         salt = secrets.token_bytes(16) if secret else None
         row = ClientRow(
@@ -283,40 +268,3 @@ class ClientStore:
             and hmac.compare_digest(_hash(row.old_secret_salt, secret), row.old_secret_hash)
         )
         return current or old
-
-
-def registrable_grants() -> frozenset[str]:
-    """What a client may be registered for: every grant type of the token endpoint
-    (issuer/grants/registry.py), whether this issuer's settings run it or not, and
-    introspection."""
-    # Imported here: the grants import Client from this module.
-    from issuer.grants.registry import GRANT_TYPES
-
-    return frozenset(GRANT_TYPES) | {INTROSPECTION}
-
-
-def _check(
-    client_id: str,
-    public: bool,
-    grants: frozenset[str],
-    scopes: frozenset[str],
-    auth_method: str,
-    jwks: dict[str, Any] | None,
-) -> None:
-    if not _CLIENT_ID.match(client_id):
-        raise ClientError("a client id is 1 to 150 of A-Z a-z 0-9 . _ ~ @ + -")
-    registrable = registrable_grants()
-    if not grants or not grants <= registrable:
-        raise ClientError(f"grants must be among: {' '.join(sorted(registrable))}")
-    if public and INTROSPECTION in grants:
-        raise ClientError("introspection is for confidential clients (RFC 7662 §2.1)")
-    if not all(SCOPE_TOKEN.match(scope) for scope in scopes):
-        raise ClientError("scopes must be RFC 6749 scope tokens")
-    if public and auth_method != "none":
-        raise ClientError("a public client authenticates with no secret: --auth-method none")
-    if not public and auth_method not in CONFIDENTIAL_METHODS:
-        raise ClientError(f"--auth-method must be one of {' '.join(sorted(CONFIDENTIAL_METHODS))}")
-    if public and "client_credentials" in grants:
-        raise ClientError("client_credentials is for confidential clients (RFC 6749 §4.4)")
-    if (auth_method == "private_key_jwt") != (jwks is not None):
-        raise ClientError("private_key_jwt needs --jwks-file, and only it takes one")

@@ -1,9 +1,10 @@
 """The authorization code grant with PKCE (RFC 6749 §4.1, RFC 7636; RFC 9700 §2.1.1: S256
 only), both halves of its flow, as Authlib's `AuthorizationCodeGrant` holds them:
 
-- at /authorize: `validate_authorization_request` checks the request, `issue_code` issues the
-  code once the user is signed in (issuer/api/authorize.py does the pages, cookies and
-  redirects);
+- at /authorize: `validate_authorization_request` checks the request, with its OpenID Connect
+  parameters (issuer/grants/openid_parameters.py), `issue_code` issues the code once the user
+  is signed in (issuer/grants/interaction.py decides when a page is needed first;
+  issuer/api/authorize.py does the pages, cookies and redirects);
 - at /token: `AuthorizationCodeGrant` exchanges the code and its verifier, and after signing
   keeps what it issued with the code, so that a second use revokes it (RFC 6749 §4.1.2).
 
@@ -17,7 +18,7 @@ Errors at /authorize come in two kinds:
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio.to_thread
 
@@ -27,8 +28,11 @@ from issuer.clients.registry import Client, ClientStore
 from issuer.config import EVERY_USER_SCOPES
 from issuer.errors import InvalidGrant, InvalidRequest, InvalidScope
 from issuer.grants import Authentication, Granted, IssuedToken, TokenGrant
+from issuer.grants import openid_parameters as openid
+from issuer.grants.openid_parameters import OpenIdParameters
 from issuer.grants.scopes import granted_scopes, requested_scopes, within_client
 from issuer.services import IssuerServices
+from issuer.sessions.sign_in_sessions import SignIn
 
 REQUEST_FIELDS = (
     "response_type",
@@ -38,6 +42,7 @@ REQUEST_FIELDS = (
     "state",
     "code_challenge",
     "code_challenge_method",
+    *openid.FIELDS,
 )
 # RFC 7636 §4.2: an S256 challenge is the base64url of a SHA-256: 43 characters.
 _S256_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -70,7 +75,8 @@ class AuthorizationRequest:
     state: str | None
     requested: frozenset[str] | None
     code_challenge: str
-    fields: tuple[tuple[str, str], ...]  # carried through the login form
+    fields: tuple[tuple[str, str], ...]  # carried through the login and consent forms
+    openid: OpenIdParameters = field(default_factory=OpenIdParameters)
 
 
 # The authorization request (RFC 6749 §4.1.1 with PKCE, RFC 7636 §4.3).
@@ -125,8 +131,12 @@ def validate(
         requested = requested_scopes(values.get("scope"), scopes)
     except InvalidScope as error:
         raise refused("invalid_scope", error.description) from None
+    try:
+        parameters = openid.openid_parameters(values, set(params))
+    except openid.BadParameter as error:
+        raise refused(error.error, error.description) from None
     return AuthorizationRequest(
-        client, redirect_uri, state, requested, challenge, tuple(values.items())
+        client, redirect_uri, state, requested, challenge, tuple(values.items()), parameters
     )
 
 
@@ -142,31 +152,52 @@ async def validate_authorization_request(
 # The authorization response (RFC 6749 §4.1.2): the code, once the user is signed in.
 
 
-async def issue_code(
-    request: AuthorizationRequest, user: User, services: IssuerServices, now: float
-) -> str:
-    """A code for `user`, for the scopes consented to within the user's and the client's;
-    otherwise Refused with invalid_scope, to the client."""
+def code_scopes(
+    request: AuthorizationRequest, user: User, services: IssuerServices
+) -> frozenset[str]:
+    """The scopes a code for `user` carries: those asked for (or the defaults) within the
+    user's and the client's; otherwise Refused with invalid_scope, to the client."""
     known = frozenset(services.settings.scopes)
     defaults = frozenset(services.settings.default_scopes)
     try:
-        scopes = within_client(
+        return within_client(
             granted_scopes(user, request.requested, known, defaults), request.client
         )
     except InvalidScope as error:
         raise Refused(
             request.redirect_uri, request.state, "invalid_scope", error.description
         ) from None
-    return await anyio.to_thread.run_sync(
-        lambda: services.authorization_codes.issue(
-            client_id=request.client.client_id,
+
+
+async def issue_code(
+    request: AuthorizationRequest,
+    sign_in: SignIn,
+    scopes: frozenset[str],
+    services: IssuerServices,
+    now: float,
+) -> str:
+    """A code for the sign-in's user and `scopes` (code_scopes', consented to), with what the
+    ID token needs of the sign-in: its nonce, auth_time and sid (Core §2)."""
+    client_id = request.client.client_id
+
+    def issue() -> str:
+        if "openid" in scopes:
+            # Recorded before the code exists: Back-Channel Logout 1.0 tells every client a
+            # session gave an ID token to when it ends.
+            services.session_clients.add(sign_in.session_id, client_id)
+        return services.authorization_codes.issue(
+            client_id=client_id,
             redirect_uri=request.redirect_uri,
             code_challenge=request.code_challenge,
-            user_id=user.id,
+            user_id=sign_in.user_id,
             scopes=scopes,
             now=now,
+            nonce=request.openid.nonce,
+            auth_time=int(sign_in.started_at),
+            sid=sign_in.session_id,
         )
-    )
+
+    return await anyio.to_thread.run_sync(issue)
 
 
 # The token request (RFC 6749 §4.1.3 with RFC 7636 §4.5): the code and its verifier.

@@ -6,6 +6,9 @@
     → the grant's own checks (issuer/grants/<grant>.py): whom for, with which scopes
     → sign (RFC 9068, issuer/tokens/access_tokens.py), the resource's scopes narrowing the
       grant's once a signing key is there
+    → the ID token (OpenID Connect Core §2, issuer/tokens/id_tokens.py) when the grant
+      granted `openid` and says how the user signed in (the code grant, and the refresh grant
+      of a family that knows it); signed by the same key, read once, as the access token
     → record: the grant's `after_issue` (the authorization code keeps what it issued)
 
 The audience is settled before the grant runs, as it always was: a request naming a resource
@@ -35,9 +38,12 @@ from issuer.errors import (
 )
 from issuer.grants import Granted, GrantRequest, IssuedToken, TokenGrant
 from issuer.grants.registry import enabled_grants
-from issuer.keys.keyring import NoSigningKey
+from issuer.keys.keyring import NoSigningKey, Signer
 from issuer.services import IssuerServices
-from issuer.tokens.access_tokens import access_token_claims, sign_access_token
+from issuer.tokens.access_tokens import access_token_claims
+from issuer.tokens.id_tokens import id_token_claims, sign_id_token
+from issuer.tokens.jws import sign_jwt
+from jwtkit.contract import ACCESS_TOKEN_TYPE
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +73,7 @@ class Issued:
     expires_in: int
     scope: str
     refresh_token: str | None
+    id_token: str | None = None  # OpenID Connect Core §3.1.3.3
 
 
 class TokenRequestFailed(Exception):
@@ -91,14 +98,16 @@ async def issue_token(request: TokenRequest, services: IssuerServices, now: floa
         resource, audience = await _target(form.get("resource"), client, services)
         granting = grant(GrantRequest(form, client, request.address, now, services))
         granted = await granting.validate()
-        kid, claims, token = _signed(granted, resource, audience, client, services, now)
-        attempt = Attempt(client.client_id, grant_type, attempt.username, kid)
+        signer = _signer(services, now)
+        claims, token = _signed(granted, resource, audience, client, services, signer, now)
+        attempt = Attempt(client.client_id, grant_type, attempt.username, signer.kid)
+        id_token = _id_token(granted, claims, token, services, signer, now)
         issued = IssuedToken(claims["jti"], float(claims["exp"]), granted.refresh_token)
         await granting.after_issue(issued)
     except BaseException as error:  # cancellation too: the caller logs it, then raises it again
         raise TokenRequestFailed(attempt, error) from error
     ttl = services.settings.access_token_ttl
-    return Issued(attempt, token, ttl, claims["scope"], granted.refresh_token)
+    return Issued(attempt, token, ttl, claims["scope"], granted.refresh_token, id_token)
 
 
 async def _authenticated(request: TokenRequest, services: IssuerServices, now: float) -> Client:
@@ -135,22 +144,28 @@ async def _target(
     return resource, target(resource, requested, client, services.settings.audience)
 
 
+def _signer(services: IssuerServices, now: float) -> Signer:
+    """The active key, read once for every token of the response: a rotation between the
+    access token and the ID token would otherwise sign them with two keys."""
+    try:
+        return services.keyring.signer(now)
+    except NoSigningKey as missing:
+        raise TemporarilyUnavailable(
+            "no signing key is ready; try again shortly", retry_after=missing.retry_after
+        ) from None
+
+
 def _signed(
     granted: Granted,
     resource: Resource | None,
     audience: str,
     client: Client,
     services: IssuerServices,
+    signer: Signer,
     now: float,
-) -> tuple[str, dict[str, Any], str]:
-    """The signing key's id, the claims and the signed token. The resource's scopes narrow
-    the grant's once a key is there: with none, the answer is 503 whatever the scopes."""
-    try:
-        kid, key, algorithm = services.keyring.signer(now)
-    except NoSigningKey as missing:
-        raise TemporarilyUnavailable(
-            "no signing key is ready; try again shortly", retry_after=missing.retry_after
-        ) from None
+) -> tuple[dict[str, Any], str]:
+    """The claims and the signed access token. The resource's scopes narrow the grant's once
+    a key is there: with none, the answer is 503 whatever the scopes."""
     claims = access_token_claims(
         subject=granted.subject,
         username=granted.username,
@@ -161,4 +176,30 @@ def _signed(
         ttl=services.settings.access_token_ttl,
         now=now,
     )
-    return kid, claims, sign_access_token(claims, kid, key, algorithm)
+    return claims, sign_jwt(claims, signer, ACCESS_TOKEN_TYPE)
+
+
+def _id_token(
+    granted: Granted,
+    access_claims: dict[str, Any],
+    access_token: str,
+    services: IssuerServices,
+    signer: Signer,
+    now: float,
+) -> str | None:
+    """Core §3.1.3.3: an ID token when `openid` was granted to a user who signed in (the
+    password and client credentials grants have no sign-in to speak of: none)."""
+    authentication = granted.authentication
+    if "openid" not in granted.scopes or authentication is None:
+        return None
+    claims = id_token_claims(
+        issuer=services.settings.url,
+        subject=access_claims["sub"],
+        client_id=access_claims["client_id"],
+        authentication=authentication,
+        access_token=access_token,
+        algorithm=signer.algorithm,
+        ttl=services.settings.id_token_ttl,
+        now=now,
+    )
+    return sign_id_token(claims, signer)

@@ -1,12 +1,12 @@
-"""CSRF tokens of the sign-in's forms (the login form, the logout confirmation), bound to the
-visit: the CSRF cookie holds a random visit id, and the form's hidden field is
-HMAC-SHA-256(issuer secret, purpose, visit id).
+"""CSRF tokens of the sign-in's forms (the login form, the consent form, the logout
+confirmation), bound to the visit: the CSRF cookie holds a random visit id, and the form's
+hidden field is HMAC-SHA-256(issuer secret, purpose, visit id).
 
 A double-submit check (cookie == field) trusts any pair, and an origin that can set a cookie
 on the issuer's host (a sibling subdomain, plain http on the same name) can plant one. Here a
 pair counts only when this issuer's secret made it; and on https the cookie's `__Host-` name
 keeps other origins from setting it at all. The purpose is in the message, so that a login
-form's token does not confirm a logout.
+form's token does not confirm a logout, nor allow a client.
 """
 
 import base64
@@ -15,7 +15,7 @@ import hmac
 import secrets
 from typing import Literal
 
-Purpose = Literal["login", "logout"]
+Purpose = Literal["login", "consent", "logout"]
 
 
 def new_visit() -> str:

@@ -64,7 +64,8 @@ class TokenStatus:
     def introspect(self, token: str, now: float) -> dict[str, Any]:
         claims = self._access_token_claims(token, now)
         if claims is not None:
-            return self._access_token_status(claims, now)
+            active = self._still_active(claims, now)
+            return INACTIVE if active is None else self._access_token_status(active)
         with session(self._engine) as db:
             row = db.get(RefreshTokenRow, token_hash(token))
         if row is None or row.revoked_at is not None or row.used_at is not None:
@@ -90,15 +91,27 @@ class TokenStatus:
         with session(self._engine) as db, db.begin():
             db.execute(delete(RevokedAccessTokenRow).where(RevokedAccessTokenRow.expires_at < now))
 
-    def _access_token_status(self, claims: dict[str, Any], now: float) -> dict[str, Any]:
+    def active_access_claims(self, token: str, now: float) -> dict[str, Any] | None:
+        """The claims of an access token this issuer signed, for any audience, while it is
+        active at `now`: unexpired (exp held to `now` exactly), not revoked, and its user, if
+        it has one, not removed. None for anything else: a refresh token, an ID token (its
+        `typ` is not at+jwt), a token of another issuer. The rules introspection and the
+        UserInfo endpoint share."""
+        claims = self._access_token_claims(token, now)
+        return None if claims is None else self._still_active(claims, now)
+
+    def _still_active(self, claims: dict[str, Any], now: float) -> dict[str, Any] | None:
         if not isinstance(claims.get("exp"), int) or claims["exp"] <= now:
-            return INACTIVE
+            return None
         with session(self._engine) as db:
             if db.get(RevokedAccessTokenRow, str(claims.get("jti"))) is not None:
-                return INACTIVE
+                return None
+        if "preferred_username" in claims and self._users.get(str(claims.get("sub"))) is None:
+            return None  # the user was removed
+        return claims
+
+    def _access_token_status(self, claims: dict[str, Any]) -> dict[str, Any]:
         username = claims.get("preferred_username")
-        if username is not None and self._users.get(str(claims.get("sub"))) is None:
-            return INACTIVE  # the user was removed
         answer: dict[str, Any] = {"active": True, "token_type": "Bearer"}
         for name in ("scope", "client_id", "exp", "iat", "sub", "aud", "iss", "jti"):
             if name in claims:

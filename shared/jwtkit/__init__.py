@@ -1,10 +1,11 @@
 """Verify RFC 9068 access tokens from one issuer or several, each JWKS fetched and cached over
-HTTP (or held in memory).
+HTTP (or held in memory), and OpenID Connect ID tokens for the apps that sign users in.
 
-The public names: `AccessTokenVerifier`, `TrustedIssuer`, `JwksCache`, `JwksPolicy`,
-`KeySource`, `InMemoryJwks`, `Principal`, and for FastAPI `BearerAuth` (HTTP and WebSocket
-routes), `add_bearer_error_handlers` and `offered_subprotocol`; the token contract in
-`jwtkit.contract`, the testing kit in `jwtkit.testing`, the inspector in `python -m jwtkit`.
+The public names: `AccessTokenVerifier`, `IdTokenVerifier`, `TrustedIssuer`, `JwksCache`,
+`JwksPolicy`, `KeySource`, `InMemoryJwks`, `Principal`, and for FastAPI `BearerAuth` (HTTP
+and WebSocket routes), `add_bearer_error_handlers` and `offered_subprotocol`; the token
+contract in `jwtkit.contract`, the testing kit in `jwtkit.testing`, the inspector in
+`python -m jwtkit`.
 """
 
 from jwtkit import contract
@@ -20,6 +21,7 @@ from jwtkit._errors import (
     RevocationUnavailable,
     VerifierError,
 )
+from jwtkit._id_token_verifier import IdTokenVerifier
 from jwtkit._jwks_cache import JwksCache, JwksPolicy
 from jwtkit._key_source import InMemoryJwks, KeySource
 from jwtkit._observer import VerifierObserver
@@ -38,6 +40,7 @@ __all__ = [
     "BearerAuth",
     "BearerError",
     "Clock",
+    "IdTokenVerifier",
     "InMemoryJwks",
     "InsufficientScope",
     "InvalidRequest",

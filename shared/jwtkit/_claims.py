@@ -1,4 +1,5 @@
-"""Claim validation for RFC 9068 access tokens: one small rule per claim.
+"""Claim validation for RFC 9068 access tokens: one small rule per claim (the ID token's
+rules, jwtkit._id_token_claims, reuse those for iss, aud, exp, nbf and iat).
 
 `now` is taken once by the caller and passed down in `Expected`, so one token is judged at
 one instant. `CLAIM_RULES` is the list both the verifier and the inspector run.
@@ -24,6 +25,12 @@ class Expected:
     issuer: str
     audiences: frozenset[str] | None  # None: any (the issuer judging its own tokens)
     leeway: float
+    # ID tokens only (OpenID Connect Core §3.1.3.7): the relying party's client id, and what
+    # its authentication request sent and got.
+    client_id: str | None = None
+    nonce: str | None = None
+    max_age: float | None = None
+    access_token: str | None = None
 
 
 def read_claims(token: str) -> dict[str, Any]:

@@ -4,10 +4,14 @@ runs them, stopping at the first refusal, and that the inspector runs them, reco
     is a signed JWT             length, the caller's syntax screen, the JOSE header
     claims are a JSON object    the payload, not yet authenticated
     iss is a trusted issuer     picks the issuer's keys and rules, before any key work
-    HEADER_RULES                alg, typ, crit, kid
+    header rules                alg, typ, crit, kid
     kid is published            the key, from the issuer's key source only
     signature verifies          under the key's own algorithm
-    CLAIM_RULES                 required, iss, aud, exp, nbf, iat, claim types
+    claim rules                 required, iss, aud, exp, nbf, iat, claim types
+
+A `Pipeline` is that order with one kind of token's header and claim rules: `ACCESS_TOKEN`
+(HEADER_RULES, CLAIM_RULES), and the ID token's (jwtkit._id_token_claims), which share every
+step but typ and the claims.
 """
 
 import base64
@@ -16,7 +20,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 import jwt
 
@@ -26,9 +30,6 @@ from jwtkit._key_source import unknown_key
 from jwtkit._signatures import signature_verifies
 from jwtkit._trusted_issuer import TrustedIssuer
 from jwtkit.contract import ACCEPTED_ACCESS_TOKEN_TYPES
-
-if TYPE_CHECKING:
-    from jwtkit._verifier import AccessTokenVerifier
 
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+$")
 _NOT_READ: dict[str, Any] = {}  # never written to: a field's value before its step runs
@@ -104,10 +105,30 @@ def check_signature(token: str, header: dict[str, Any], key: jwt.PyJWK) -> None:
         raise InvalidToken("the token's signature does not verify", "signature")
 
 
+class Judge(Protocol):
+    """What the steps ask of the verifier that runs them."""
+
+    @property
+    def max_token_bytes(self) -> int: ...
+
+    @property
+    def primary(self) -> TrustedIssuer: ...
+
+    def trusted_issuer(self, claims: dict[str, Any]) -> TrustedIssuer: ...
+
+    def expected(self, trusted: TrustedIssuer, now: float | None = None) -> Expected: ...
+
+
+Expect = Callable[[TrustedIssuer, float | None], Expected]
+
+
 class Verification:
-    """One token on its way through the steps: what each step has found so far."""
+    """One token on its way through the steps: what each step has found so far. `expect`
+    says what its claims must say (default: the verifier's `expected`); a call with
+    expectations of its own (an ID token's nonce) passes them there."""
 
     __slots__ = (
+        "_expect",
         "_expected",
         "claims",
         "header",
@@ -121,10 +142,11 @@ class Verification:
 
     def __init__(
         self,
-        verifier: "AccessTokenVerifier",
+        verifier: Judge,
         token: str,
         screen: Callable[[str], None] | None = None,
         now: float | None = None,
+        expect: Expect | None = None,
     ) -> None:
         self.verifier = verifier
         self.token = token
@@ -136,6 +158,7 @@ class Verification:
         # the token names no trusted issuer).
         self.trusted: TrustedIssuer = verifier.primary
         self.key: jwt.PyJWK | None = None
+        self._expect = verifier.expected if expect is None else expect
         self._expected: Expected | None = None
 
     @property
@@ -149,7 +172,7 @@ class Verification:
         token is judged at one instant (after any key fetch)."""
         expected = self._expected
         if expected is None:
-            expected = self._expected = self.verifier.expected(self.trusted, self.now)
+            expected = self._expected = self._expect(self.trusted, self.now)
         return expected
 
 
@@ -201,19 +224,42 @@ def _claims_step(rule_id: str, what: str, rule: ClaimRule) -> Step:
     return Step("claim", what, lambda v: rule(v.claims, v.expected), rule_id)
 
 
-BEFORE_KEY: tuple[Step, ...] = (
-    Step("jws", "is a signed JWT", _signed_jwt),
-    Step("payload", "claims are a JSON object", _payload),
-    Step("issuer", "iss is a trusted issuer", _issuer),
-    *(_header_step(*rule) for rule in HEADER_RULES),
-)
+def claim_steps(rules: Sequence[tuple[str, str, ClaimRule]]) -> tuple[Step, ...]:
+    """A claim step for each (id, what, rule): the rule judges the claims against `expected`."""
+    return tuple(_claims_step(*rule) for rule in rules)
+
+
 # Awaited from the key source by `run`; taken at hand, never fetched, by `run_at_hand`.
 KEY = Step("key", "kid is published by the issuer", _key_at_hand)
-AFTER_KEY: tuple[Step, ...] = (
-    Step("signature", "signature verifies", _signature),
-    *(_claims_step(*rule) for rule in CLAIM_RULES),
-)
-STEPS: tuple[Step, ...] = (*BEFORE_KEY, KEY, *AFTER_KEY)
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    """Every step for one kind of token: those before the key, the key, those after it."""
+
+    before_key: tuple[Step, ...]
+    after_key: tuple[Step, ...]
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return (*self.before_key, KEY, *self.after_key)
+
+
+def pipeline(
+    header_rules: Sequence[tuple[str, str, HeaderRule]], claims: Sequence[Step]
+) -> Pipeline:
+    """The shared order, with one kind of token's header rules and claim steps."""
+    before_key = (
+        Step("jws", "is a signed JWT", _signed_jwt),
+        Step("payload", "claims are a JSON object", _payload),
+        Step("issuer", "iss is a trusted issuer", _issuer),
+        *(_header_step(*rule) for rule in header_rules),
+    )
+    return Pipeline(before_key, (Step("signature", "signature verifies", _signature), *claims))
+
+
+ACCESS_TOKEN = pipeline(HEADER_RULES, claim_steps(CLAIM_RULES))
+STEPS: tuple[Step, ...] = ACCESS_TOKEN.steps
 
 
 def apply(steps: Sequence[Step], v: Verification) -> None:
@@ -227,15 +273,15 @@ def apply(steps: Sequence[Step], v: Verification) -> None:
             raise
 
 
-async def run(v: Verification) -> None:
+async def run(v: Verification, steps: Pipeline = ACCESS_TOKEN) -> None:
     """Every step; the key comes from the issuer's source, which may fetch it."""
-    apply(BEFORE_KEY, v)
+    apply(steps.before_key, v)
     v.key = await v.trusted.keys.key(v.kid)
-    apply(AFTER_KEY, v)
+    apply(steps.after_key, v)
 
 
-def run_at_hand(v: Verification) -> None:
+def run_at_hand(v: Verification, steps: Pipeline = ACCESS_TOKEN) -> None:
     """Every step, synchronously: a key the source does not hold now is an unknown key."""
-    apply(BEFORE_KEY, v)
+    apply(steps.before_key, v)
     KEY.check(v)
-    apply(AFTER_KEY, v)
+    apply(steps.after_key, v)

@@ -2,9 +2,10 @@
 the algorithms it signs with. A verifier holds one or several, picked by the token's `iss`."""
 
 import enum
-from collections.abc import Collection
-from typing import Final, Literal
+from collections.abc import Collection, Mapping
+from typing import Any, Final, Literal
 
+from jwtkit._errors import InvalidToken
 from jwtkit._jwks_cache import JwksCache
 from jwtkit._key_source import KeySource
 from jwtkit.contract import ALGORITHMS, DEFAULT_ALGORITHM
@@ -64,3 +65,14 @@ class TrustedIssuer:
     def __repr__(self) -> str:
         audiences = "ANY_AUDIENCE" if self.any_audience else sorted(self.audiences)
         return f"TrustedIssuer({self.issuer!r}, audiences={audiences})"
+
+
+def named_issuer(issuers: Mapping[str, TrustedIssuer], claims: Mapping[str, Any]) -> TrustedIssuer:
+    """The trusted issuer the (not yet verified) claims name; refused when they name none."""
+    iss = claims.get("iss")
+    if iss is None:
+        raise InvalidToken("the token has no iss claim", "issuer")
+    trusted = issuers.get(iss) if isinstance(iss, str) else None
+    if trusted is None:
+        raise InvalidToken("the token comes from another issuer", "issuer")
+    return trusted

@@ -21,14 +21,13 @@ from typing import Any, Literal, Self
 
 from jwtkit._claims import Expected
 from jwtkit._clock import Clock, system_clock
-from jwtkit._errors import InvalidToken
 from jwtkit._jwks_cache import JwksCache
 from jwtkit._key_source import KeySource
 from jwtkit._observer import NO_OBSERVER, VerifierObserver
 from jwtkit._pipeline import Verification, run, run_at_hand
 from jwtkit._principal import Principal
 from jwtkit._token_cache import VerifiedToken, VerifiedTokenCache
-from jwtkit._trusted_issuer import TrustedIssuer, _Audience
+from jwtkit._trusted_issuer import TrustedIssuer, _Audience, named_issuer
 from jwtkit.contract import DEFAULT_ALGORITHM
 
 MAX_TOKEN_BYTES = 8192
@@ -134,13 +133,7 @@ class AccessTokenVerifier:
 
     def trusted_issuer(self, claims: dict[str, Any]) -> TrustedIssuer:
         """The configured issuer the token names; refused when it names no trusted one."""
-        iss = claims.get("iss")
-        if iss is None:
-            raise InvalidToken("the token has no iss claim", "issuer")
-        trusted = self.issuers.get(iss) if isinstance(iss, str) else None
-        if trusted is None:
-            raise InvalidToken("the token comes from another issuer", "issuer")
-        return trusted
+        return named_issuer(self.issuers, claims)
 
     def expected(self, trusted: TrustedIssuer, now: float | None = None) -> Expected:
         """What a token from `trusted` must claim, at `now` (default: the clock, read now)."""

@@ -1,12 +1,13 @@
 """The token contract, defined once for the issuer that writes tokens and the verifier that
 checks them: the signing algorithms and their keys as JSON Web Keys (RFC 7517; RSA: RFC 7518
 §6.3; EC: RFC 7518 §6.2; OKP Ed25519: RFC 8037, each with its RFC 7638 thumbprint as `kid`),
-and the access token's `typ` and required claims (RFC 9068)."""
+the access token's `typ` and required claims (RFC 9068), and the ID token's (OpenID Connect
+Core 1.0 §2) with the half hash its `at_hash` is (§3.1.3.6)."""
 
 import base64
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from cryptography.hazmat.primitives import serialization
@@ -27,6 +28,16 @@ ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105  # a media type, not a secret
 ACCEPTED_ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 # RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat and jti are REQUIRED in an access token.
 REQUIRED_CLAIMS = ("iss", "exp", "aud", "sub", "client_id", "iat", "jti")
+# OpenID Connect Core §2 defines no typ for ID tokens; we write the generic "JWT" (RFC 7519
+# §5.1), which keeps them apart from access tokens (RFC 9068 §4) and logout tokens.
+ID_TOKEN_TYPE = "JWT"  # noqa: S105  # a media type, not a secret
+# What a verifier takes as an ID token's typ besides none at all (RFC 7519 §5.1: "JWT", or
+# the media type): never at+jwt nor logout+jwt, so that no token passes for another kind.
+ACCEPTED_ID_TOKEN_TYPES = frozenset({"jwt", "application/jwt"})
+# OpenID Connect Back-Channel Logout 1.0 §2.4: logout tokens are explicitly typed.
+LOGOUT_TOKEN_TYPE = "logout+jwt"  # noqa: S105  # a media type, not a secret
+# Core §2: iss, sub, aud, exp and iat are REQUIRED in an ID token.
+ID_TOKEN_REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat")
 
 Jwk = dict[str, Any]
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
@@ -42,6 +53,18 @@ _THUMBPRINT_MEMBERS = {
 KEY_TYPES: dict[str, str] = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "EdDSA": "OKP"}
 RSA_ALGORITHMS = tuple(algorithm for algorithm in ALGORITHMS if KEY_TYPES[algorithm] == "RSA")
 
+# Core §3.1.3.6: at_hash (and c_hash) use "the hash algorithm used in the alg Header Parameter
+# of the ID Token's JOSE Header": SHA-256 for the *256 algorithms; for EdDSA over Ed25519,
+# SHA-512, the hash Ed25519 itself uses (as node-oidc-provider and Authlib both do).
+_HALF_HASHES: dict[str, Callable[[bytes], "hashlib._Hash"]] = {
+    "RS256": hashlib.sha256,
+    "PS256": hashlib.sha256,
+    "ES256": hashlib.sha256,
+    "EdDSA": hashlib.sha512,
+}
+if set(_HALF_HASHES) != set(ALGORITHMS):  # pragma: no cover - a contract change needs a hash
+    raise ImportError("jwtkit.contract must say how each of its algorithms half-hashes")
+
 
 def b64url_uint(value: int) -> str:
     """Base64url of the big-endian octets of a positive integer (RFC 7518 §2, Base64urlUInt)."""
@@ -51,6 +74,16 @@ def b64url_uint(value: int) -> str:
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def half_hash(value: str, algorithm: str) -> str:
+    """Core §3.1.3.6: base64url of the left-most half of the hash of the ASCII octets of
+    `value` (an access token, for at_hash), with the hash of `algorithm` (the ID token's alg)."""
+    hash_of = _HALF_HASHES.get(algorithm)
+    if hash_of is None:
+        raise ValueError(f"unsupported signing algorithm {algorithm}")
+    digest = hash_of(value.encode("ascii")).digest()
+    return b64url(digest[: len(digest) // 2])
 
 
 def thumbprint(jwk: Jwk) -> str:
@@ -149,10 +182,14 @@ def key_algorithm(jwk: Mapping[str, Any]) -> str | None:
 
 __all__ = [
     "ACCEPTED_ACCESS_TOKEN_TYPES",
+    "ACCEPTED_ID_TOKEN_TYPES",
     "ACCESS_TOKEN_TYPE",
     "ALGORITHMS",
     "DEFAULT_ALGORITHM",
+    "ID_TOKEN_REQUIRED_CLAIMS",
+    "ID_TOKEN_TYPE",
     "KEY_TYPES",
+    "LOGOUT_TOKEN_TYPE",
     "MIN_RSA_BITS",
     "REQUIRED_CLAIMS",
     "RSA_ALGORITHMS",
@@ -164,6 +201,7 @@ __all__ = [
     "b64url_uint",
     "check_public_key",
     "generate_private_key",
+    "half_hash",
     "key_algorithm",
     "key_type",
     "public_jwk",

@@ -10,7 +10,11 @@
 network), holds its own keys, and mints tokens that pass every rule the verifier checks, or
 the usual bad ones on request: `expired=True`, `audience="other"`, `foreign_key=True` (signed
 by a key it never published), `typ="JWT"`, or any claim or header member overridden (None
-removes it).
+removes it). `id_token(...)` mints OpenID Connect ID tokens for an app that signs users in,
+and `id_token_verifier(client_id)` checks them:
+
+    token = fake_issuer.id_token("alice", "my-app", nonce="n-0S6", access_token=access)
+    claims = await fake_issuer.id_token_verifier("my-app").verify(token, nonce="n-0S6")
 """
 
 import json
@@ -24,15 +28,18 @@ import httpx
 import jwt
 
 from jwtkit._clock import Clock, FakeClock
+from jwtkit._id_token_verifier import IdTokenVerifier
 from jwtkit._jwks_cache import JwksCache
 from jwtkit._verifier import AccessTokenVerifier
 from jwtkit.contract import (
     ACCESS_TOKEN_TYPE,
     ALGORITHMS,
     DEFAULT_ALGORITHM,
+    ID_TOKEN_TYPE,
     PrivateKey,
     b64url,
     generate_private_key,
+    half_hash,
     public_jwk,
 )
 
@@ -121,6 +128,37 @@ class FakeIssuer:
         jose = {"alg": self.algorithm, "typ": typ, "kid": kid, **(header or {})}
         return sign(jose, body, key, self.algorithm)
 
+    def id_token(
+        self,
+        subject: str,
+        client_id: str,
+        /,
+        *,
+        nonce: str | None = None,
+        auth_time: int | None = None,
+        access_token: str | None = None,
+        header: Mapping[str, Any] | None = None,
+        **claims: Any,
+    ) -> str:
+        """An OpenID Connect ID token (Core §2) for `subject`, issued to `client_id`, typ JWT:
+        `nonce` and `auth_time` only when given, `at_hash` of `access_token` when given.
+        `header` and `claims` override any member (None removes it; positional `client_id`
+        leaves a `client_id` claim to `claims`)."""
+        now = int(self.clock())
+        body: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": subject,
+            "aud": client_id,
+            "exp": now + 3600,
+            "iat": now - 1,
+            "nonce": nonce,
+            "auth_time": auth_time,
+            "at_hash": None if access_token is None else half_hash(access_token, self.algorithm),
+            **claims,
+        }
+        jose = {"alg": self.algorithm, "typ": ID_TOKEN_TYPE, "kid": self.signing_kid}
+        return sign({**jose, **(header or {})}, body, self.keys[self.signing_kid], self.algorithm)
+
     def jwks(self) -> dict[str, Any]:
         keys = [public_jwk(key.public_key(), self.algorithm) for key in self.keys.values()]
         return {"keys": keys}
@@ -140,6 +178,13 @@ class FakeIssuer:
         }
         cache = JwksCache(self.issuer, transport=self.transport(), clock=options["clock"])
         return AccessTokenVerifier(cache, **options)
+
+    def id_token_verifier(self, client_id: str, **kwargs: Any) -> IdTokenVerifier:
+        """An IdTokenVerifier for `client_id`, wired to this issuer (`clock` and `algorithms`
+        by default ours)."""
+        options: dict[str, Any] = {"clock": self.clock, "algorithms": [self.algorithm], **kwargs}
+        cache = JwksCache(self.issuer, transport=self.transport(), clock=options["clock"])
+        return IdTokenVerifier(cache, client_id=client_id, **options)
 
     def document(self, path: str) -> dict[str, Any] | None:
         """The JSON document served at `path`: discovery, the JWKS, or None (404)."""

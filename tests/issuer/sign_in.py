@@ -1,5 +1,6 @@
 """Helpers the browser sign-in tests share: an issuer with the demo user alice and a public
-code-flow client, the /authorize query, the login and logout forms as a browser sends them."""
+code-flow client, the /authorize query, the login, consent and logout forms as a browser sends
+them."""
 
 import contextlib
 import html
@@ -45,6 +46,7 @@ def public_client(
     redirect_uris: tuple[str, ...] = (),
     *,
     native: bool = False,
+    consent_required: bool = False,
 ) -> None:
     services.clients.add(
         client_id,
@@ -55,6 +57,7 @@ def public_client(
         auth_method="none",
         redirect_uris=redirect_uris,
         native=native,
+        consent_required=consent_required,
     )
 
 
@@ -93,6 +96,18 @@ async def sign_in(
     return await client.post(
         "/authorize", data={**form_of(page), "username": user, "password": password}
     )
+
+
+def is_consent_page(response: httpx.Response) -> bool:
+    return 200 == response.status_code and 'action="/authorize/consent"' in response.text
+
+
+async def answer_consent(
+    client: httpx.AsyncClient, page: httpx.Response, decision: str = "allow"
+) -> httpx.Response:
+    """The consent page's form POSTed with the button `decision` (allow or deny)."""
+    assert is_consent_page(page), page.text
+    return await client.post("/authorize/consent", data={**form_of(page), "decision": decision})
 
 
 async def sign_out(client: httpx.AsyncClient, **query: str) -> httpx.Response:

@@ -59,6 +59,7 @@ def test_clients_add_help_lists_the_registry_values(capsys: pytest.CaptureFixtur
         [],
         ["users", "add"],
         ["users", "passwd"],
+        ["users", "update"],
         ["clients", "add"],
         ["clients", "rotate-secret"],
         ["resources", "add"],
@@ -138,14 +139,16 @@ def _with_stdin(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
 def test_piped_lists_are_the_rows_alone(
     cli_env: IssuerSettings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Not at a terminal, the lists print what they always printed, byte for byte: one
-    tab-separated line per row, no header; `--json` prints the same rows as JSON."""
+    """Not at a terminal, the lists print what they always printed, byte for byte (new fields
+    only after the old ones): one tab-separated line per row, no header; `--json` prints the
+    same rows as JSON."""
     _with_stdin(monkeypatch, f"{LONG_ENOUGH}\n")
     assert 0 == main(["users", "add", "ann", "--password-stdin", "--scope", "admin", "--json"])
     ann = json.loads(capsys.readouterr().out)
     assert {"username": "ann", "scopes": ["admin"]} == {k: ann[k] for k in ("username", "scopes")}
     assert 0 == main(["users", "list"])
-    assert f"ann\t{ann['sub']}\tadmin\n" == capsys.readouterr().out
+    # The user's claims (issue 22) come after the fields scripts already read.
+    assert f"ann\t{ann['sub']}\tadmin\t-\t-\t-\n" == capsys.readouterr().out
     assert 0 == main(["users", "list", "--json"])
     assert [ann] == json.loads(capsys.readouterr().out)
 

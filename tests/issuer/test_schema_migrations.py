@@ -10,9 +10,12 @@ from pathlib import Path
 
 import jwt
 import pytest
-from sqlalchemy import inspect
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, inspect, text
 
 from issuer.cli.main import main
+from issuer.sessions.refresh_tokens import token_hash
 from issuer.store.models import Base
 from issuer.store.schema import SchemaOutdated, current_revision, head_revision
 from issuer.wiring import build_services, database_engine, open_database
@@ -129,4 +132,87 @@ def test_concurrent_starts_make_one_schema(tmp_path: Path) -> None:
     tables = inspect(engine).get_table_names()
     assert sorted(set(tables)) == sorted(tables)
     assert {"users", "signing_keys", "login_failures", "key_encryption"} <= set(tables)
+    engine.dispose()
+
+
+def _migrate(engine: Engine, command_name: str, revision: str) -> None:
+    """`alembic upgrade/downgrade REVISION` on the issuer's migrations, as db upgrade runs them."""
+    with engine.begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", str(ROOT / "issuer" / "migrations"))
+        config.attributes["connection"] = connection
+        getattr(command, command_name)(config, revision)
+
+
+def test_0008_openid_connect_up_and_down_keeps_users_clients_and_families(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """A database at 0007 with a user, a code-flow client and a refresh family upgrades to
+    0008: the user has no claims and an unverified email, the client is first-party with no
+    logout URIs, the family has no sign-in (so no ID token on refresh, decision 9); the new
+    tables exist. Down to 0007 and up again, the rows are still there."""
+    settings = issuer_settings(tmp_path / "data")
+    engine = database_engine(settings)
+    _migrate(engine, "upgrade", "0007")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO users (id, username, password_hash, scopes, created_at) "
+                "VALUES ('u-1', 'alice', 'hash', 'profile', 1.0)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO clients (client_id, public, auth_method, grants, scopes, audiences,"
+                " redirect_uris, created_at) VALUES ('web', :yes, 'none', 'authorization_code "
+                "refresh_token', 'profile', '', 'https://app.example/cb', 1.0)"
+            ),
+            {"yes": True},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scopes,"
+                " issued_at, expires_at, family_expires_at) VALUES (:hash, 'f-1', 'web', 'u-1',"
+                " 'profile', 1.0, 1e12, 1e12)"
+            ),
+            {"hash": token_hash("old refresh token")},
+        )
+    _migrate(engine, "upgrade", "0008")
+    assert "0008" == current_revision(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert {"consents", "sign_in_session_clients", "backchannel_logouts"} <= tables
+    services = build_services(settings, clock)
+    user = services.users.get("u-1")
+    assert user is not None
+    assert (None, None, False, None, None) == (
+        user.name,
+        user.email,
+        user.email_verified,
+        user.locale,
+        user.updated_at,
+    )
+    client = services.clients.get("web")
+    assert client is not None
+    assert (False, (), None, False) == (
+        client.consent_required,
+        client.post_logout_redirect_uris,
+        client.backchannel_logout_uri,
+        client.backchannel_logout_session_required,
+    )
+    refreshed = services.refresh_tokens.rotate("old refresh token", "web", None, clock())
+    assert (None, None) == (refreshed.auth_time, refreshed.sid)
+    services.engine.dispose()
+
+    _migrate(engine, "downgrade", "0007")
+    assert "0007" == current_revision(engine)
+    assert not {"consents", "sign_in_session_clients", "backchannel_logouts"} & set(
+        inspect(engine).get_table_names()
+    )
+    assert "email" not in {column["name"] for column in inspect(engine).get_columns("users")}
+    with engine.connect() as connection:
+        assert [("alice",)] == connection.execute(text("SELECT username FROM users")).all()
+        assert [("web",)] == connection.execute(text("SELECT client_id FROM clients")).all()
+        assert 2 == connection.execute(text("SELECT count(*) FROM refresh_tokens")).scalar()
+    _migrate(engine, "upgrade", "head")
+    assert head_revision() == current_revision(engine)
     engine.dispose()

@@ -19,7 +19,12 @@ def _broken(*_args: object, **_kwargs: object) -> None:
 
 @pytest.mark.parametrize(
     "failing",
-    ["clients.get", "sign_in_sessions.user", "sign_in_sessions.start", "authorization_codes.issue"],
+    [
+        "clients.get",
+        "sign_in_sessions.current",
+        "sign_in_sessions.start",
+        "authorization_codes.issue",
+    ],
 )
 async def test_a_store_failure_at_authorize_is_a_503_page(
     tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, failing: str
@@ -29,7 +34,7 @@ async def test_a_store_failure_at_authorize_is_a_503_page(
         page = await client.get("/authorize", params=params())
         assert 200 == page.status_code, page.text
         monkeypatch.setattr(getattr(services, owner), method, _broken)
-        if owner == "clients" or method == "user":
+        if owner == "clients" or method == "current":
             answer = await client.get("/authorize", params=params())
         else:
             answer = await client.post(

@@ -67,8 +67,9 @@ async def test_discovery_documents(settings: IssuerSettings, clock: FakeClock, p
     assert ["admin", "email", "openid", "profile"] == document["scopes_supported"]
     for member in ("authorization_endpoint", "response_types_supported", "subject_types_supported"):
         assert member in document
-    # No ID tokens are issued: their signing algorithms are not advertised.
-    assert "id_token_signing_alg_values_supported" not in document
+    # ID tokens are issued, signed by the keyring's keys: their algorithms are advertised
+    # (the members OpenID discovery adds: tests/issuer/test_discovery_oidc.py).
+    assert ["RS256"] == document["id_token_signing_alg_values_supported"]
 
 
 async def test_authorize_without_a_known_client_shows_an_error_page(

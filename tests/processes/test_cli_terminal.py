@@ -64,11 +64,12 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_a_list_at_a_terminal_has_a_header_and_columns(env: dict[str, str]) -> None:
-    """`users list` on a terminal: USERNAME SUB SCOPES over aligned rows, no tabs."""
+    """`users list` on a terminal: USERNAME SUB SCOPES (then the claims, issue 22) over
+    aligned rows, no tabs."""
     code, screen = _on_terminal(env, "users", "list")
     assert 0 == code, screen
     lines = screen.splitlines()
-    assert ["USERNAME", "SUB", "SCOPES"] == lines[0].split()
+    assert ["USERNAME", "SUB", "SCOPES", "EMAIL", "VERIFIED", "NAME"] == lines[0].split()
     assert ["ann", "bartholomew"] == [line.split()[0] for line in lines[1:]]
     assert "\t" not in screen
     sub_column = lines[0].index("SUB")

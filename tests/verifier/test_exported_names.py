@@ -152,3 +152,23 @@ def test_no_module_outside_shared_imports_a_private_jwtkit_module() -> None:
         if PRIVATE_IMPORT.search(line)
     ]
     assert [] == offenders
+
+
+def test_the_openid_connect_names_are_the_ones_the_issuer_codes_to() -> None:
+    """Issue 22's interfaces (notes: oidc-decisions.md): IdTokenVerifier with verify(token, *,
+    nonce, max_age, access_token) and verify_hint(token); the contract's ID and logout token
+    types and half_hash; the testing kit's id_token and id_token_verifier."""
+    assert "IdTokenVerifier" in jwtkit.__all__
+    verify = inspect.signature(jwtkit.IdTokenVerifier.verify).parameters
+    assert ["self", "token", "nonce", "max_age", "access_token"] == list(verify)
+    assert all(verify[name].kind is inspect.Parameter.KEYWORD_ONLY for name in list(verify)[2:])
+    assert ["self", "token"] == list(
+        inspect.signature(jwtkit.IdTokenVerifier.verify_hint).parameters
+    )
+    assert {"ID_TOKEN_TYPE", "LOGOUT_TOKEN_TYPE", "half_hash"} <= set(jwtkit.contract.__all__)
+    assert ("JWT", "logout+jwt") == (
+        jwtkit.contract.ID_TOKEN_TYPE,
+        jwtkit.contract.LOGOUT_TOKEN_TYPE,
+    )
+    assert callable(jwtkit.testing.FakeIssuer.id_token)
+    assert callable(jwtkit.testing.FakeIssuer.id_token_verifier)
