@@ -30,7 +30,7 @@ import httpx
 import pytest
 
 from jwtkit.testing import FakeClock
-from tests.basics import b64
+from tests.basics import ISSUER, b64
 from tests.processes.oidc.provider import (
     EMAIL_CLAIMS,
     ERROR_RESPONSE_PARAMETERS,
@@ -77,6 +77,7 @@ async def test_oidcc_server(op: Provider) -> None:
         "id_token_signing_alg_values_supported",
     }  # fmt: skip
     assert required <= document.keys()  # Discovery §3
+    assert ISSUER == document["issuer"]  # Discovery §4.3: the URL it was fetched under
     assert "openid" in document["scopes_supported"]
     signed_in = await op.sign_in(op.request())
     assert {"sub", "auth_time"} <= signed_in.claims.keys()

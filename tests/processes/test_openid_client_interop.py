@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -76,22 +77,37 @@ def _add_client(env: dict[str, str]) -> str:
     return secret
 
 
-@pytest.fixture(params=ALGORITHMS)
-def issuer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str, str]]:
+@dataclass(frozen=True)
+class Issuer:
+    base: str
+    algorithm: str
+    secret: str  # the client's
+
+
+@pytest.fixture(scope="module", params=ALGORITHMS)
+def issuer(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Issuer]:
     """A real issuer process signing with the parameter's algorithm, with alice (her claims
-    set by `users add`) and the client; its URL, algorithm and the client's secret."""
+    set by `users add`) and the client, for the module's tests of that algorithm."""
     algorithm: str = request.param
+    folder = tmp_path_factory.mktemp(f"issuer-{algorithm}")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = issuer_process_env(base, tmp_path / "data", SIGNING_ALG=algorithm)
+    env = issuer_process_env(base, folder / "data", SIGNING_ALG=algorithm)
     issuer_cli(env, "db", "upgrade")  # the CLI works on an existing database only
     _add_user(env)
     secret = _add_client(env)
-    log = tmp_path / "issuer.log"
+    log = folder / "issuer.log"
     with serve("issuer", port, env, log):
         wait_until_ready(f"{base}/readyz")
-        yield base, algorithm, secret
+        yield Issuer(base, algorithm, secret)
     assert "Traceback" not in log.read_text()
+
+
+@pytest.fixture
+def rp(openid_client: Path, issuer: Issuer) -> RelyingParty:
+    return RelyingParty(openid_client, issuer.base, "express-app", issuer.secret)
 
 
 def _query(url: str) -> dict[str, str]:
@@ -128,52 +144,63 @@ def _check_id_token(
     assert "azp" not in claims and "email" not in claims  # §5.4: those go to userinfo
 
 
-def test_openid_client_signs_in_refreshes_and_logs_out(
-    openid_client: Path, issuer: tuple[str, str, str]
-) -> None:
-    """Every step passes openid-client's own checks; then what it returned is what it should
-    be: the ID token's claims, userinfo's claims for `profile email`, a refresh with a new
-    ID token for the same sign-in, and the end-session URL signing out to the target."""
-    base, algorithm, secret = issuer
-    rp = RelyingParty(openid_client, base, "express-app", secret)
-
-    metadata = rp.step("discover")["metadata"]
-    assert base == metadata["issuer"]
-    assert algorithm == metadata["id_token_signing_alg_values_supported"][0]
-    assert f"{base}/userinfo" == metadata["userinfo_endpoint"]
-
+def _signed_in(rp: RelyingParty, browser: httpx.Client, issuer: Issuer) -> dict[str, Any]:
+    """openid-client's code flow, the user signing in with `browser` between its steps; the
+    tokens and ID token claims it accepted, after our own checks of them."""
     request = rp.step("authorize", redirect_uri=CALLBACK, scope="openid profile email")
+    callback = _sign_in(browser, request["url"])
+    signed_in = rp.step("callback", callback_url=callback, **_checks(request))
+    assert request["nonce"] == signed_in["claims"]["nonce"]
+    _check_id_token(signed_in["tokens"], signed_in["claims"], issuer.base, issuer.algorithm)
+    return {**signed_in, "url": request["url"]}
+
+
+def test_openid_client_signs_in_reads_userinfo_and_refreshes(
+    rp: RelyingParty, issuer: Issuer
+) -> None:
+    """Discovery, the code flow, userinfo and a refresh each pass openid-client's own checks;
+    then what it returned is what it should be: the ID token's claims, userinfo's claims for
+    `profile email`, and a new ID token for the same sign-in (Core §12.2)."""
+    metadata = rp.step("discover")["metadata"]
+    assert issuer.base == metadata["issuer"]
+    assert issuer.algorithm == metadata["id_token_signing_alg_values_supported"][0]
+    assert f"{issuer.base}/userinfo" == metadata["userinfo_endpoint"]
     with httpx.Client(timeout=10) as browser:
-        callback = _sign_in(browser, request["url"])
-        signed_in = rp.step("callback", callback_url=callback, **_checks(request))
-        tokens, claims = signed_in["tokens"], signed_in["claims"]
-        assert request["nonce"] == claims["nonce"]
-        _check_id_token(tokens, claims, base, algorithm)
+        signed_in = _signed_in(rp, browser, issuer)
+    tokens, claims = signed_in["tokens"], signed_in["claims"]
 
-        userinfo = rp.step("userinfo", access_token=tokens["access_token"], subject=claims["sub"])
-        assert {
-            "sub": claims["sub"],
-            "preferred_username": "alice",
-            "name": "Alice Liddell",
-            "given_name": "Alice",
-            "family_name": "Liddell",
-            "locale": "en-GB",
-            "email": "alice@example.com",
-            "email_verified": True,
-        } == {name: value for name, value in userinfo["userinfo"].items() if name != "updated_at"}
-        assert isinstance(userinfo["userinfo"].get("updated_at", 0), int)
+    userinfo = rp.step("userinfo", access_token=tokens["access_token"], subject=claims["sub"])
+    assert {
+        "sub": claims["sub"],
+        "preferred_username": "alice",
+        "name": "Alice Liddell",
+        "given_name": "Alice",
+        "family_name": "Liddell",
+        "locale": "en-GB",
+        "email": "alice@example.com",
+        "email_verified": True,
+    } == {name: value for name, value in userinfo["userinfo"].items() if name != "updated_at"}
+    assert isinstance(userinfo["userinfo"].get("updated_at", 0), int)
 
-        refreshed = rp.step("refresh", refresh_token=tokens["refresh_token"])
-        again = refreshed["claims"]
-        assert tokens["refresh_token"] != refreshed["tokens"]["refresh_token"]
-        same = ("sub", "aud", "auth_time", "sid")
-        assert [claims[name] for name in same] == [again[name] for name in same]  # Core §12.2
-        assert "nonce" not in again and again["iat"] >= claims["iat"]
-        _check_id_token(refreshed["tokens"], again, base, algorithm)
+    refreshed = rp.step("refresh", refresh_token=tokens["refresh_token"])
+    again = refreshed["claims"]
+    assert tokens["refresh_token"] != refreshed["tokens"]["refresh_token"]
+    same = ("sub", "aud", "auth_time", "sid")
+    assert [claims[name] for name in same] == [again[name] for name in same]
+    assert "nonce" not in again and again["iat"] >= claims["iat"]
+    _check_id_token(refreshed["tokens"], again, issuer.base, issuer.algorithm)
 
+
+def test_openid_client_logs_out_to_the_registered_target(rp: RelyingParty, issuer: Issuer) -> None:
+    """buildEndSessionUrl with the ID token as hint, the registered post-logout target and a
+    state: the browser following it is signed out at once (a valid hint: no question) and
+    sent to the target with the state (RP-Initiated Logout 1.0 §2, §3)."""
+    metadata = rp.step("discover")["metadata"]
+    with httpx.Client(timeout=10) as browser:
+        signed_in = _signed_in(rp, browser, issuer)
         end = rp.step(
             "end-session",
-            id_token_hint=refreshed["tokens"]["id_token"],
+            id_token_hint=signed_in["tokens"]["id_token"],
             post_logout_redirect_uri=SIGNED_OUT,
             state="bye-1",
         )["url"]
@@ -183,7 +210,7 @@ def test_openid_client_signs_in_refreshes_and_logs_out(
         assert 303 == logged_out.status_code, logged_out.text
         target = logged_out.headers["location"]
         assert (SIGNED_OUT, {"state": "bye-1"}) == (target.split("?")[0], _query(target))
-        assert is_login_page(browser.get(request["url"]))  # the sign-in has ended
+        assert is_login_page(browser.get(signed_in["url"]))  # the sign-in has ended
 
 
 def _checks(request: dict[str, str]) -> dict[str, str]:

@@ -119,6 +119,9 @@ class Provider:
         """The authorization response (logging in if asked), its state and iss checked."""
         answer = await self.authorize(request, post=post)
         if is_login_page(answer):
+            # Core §3.1.2.1: under prompt=none "the Authorization Server MUST NOT display any
+            # authentication or consent user interface pages".
+            assert "none" != request.params.get("prompt"), "a page under prompt=none"
             answer = await self.log_in(answer)
         returned = parameters(answer)
         assert (request.params.get("state"), ISSUER) == (returned.get("state"), returned["iss"])
