@@ -11,11 +11,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from issuer.tokens.jws import sign_jwt
 
 from issuer.keys.keyring import Signer
 from issuer.services import IssuerServices
 from issuer.sessions.sign_in_sessions import SignIn
+from issuer.tokens.jws import sign_jwt
 from jwtkit.contract import ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE
 from jwtkit.testing import FakeClock
 from tests.issuer.sign_in import (
