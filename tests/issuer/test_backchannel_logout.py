@@ -4,6 +4,7 @@ and registered a backchannel_logout_uri is POSTed a signed logout token (§2.4, 
 delivery job, with bounded retries; the session's refresh tokens are revoked (§2.7). The
 job's rounds are driven directly (`tick()`), against a real HTTP receiver on loopback."""
 
+import asyncio
 import json
 import logging
 import threading
@@ -11,10 +12,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import jwt
 import pytest
 
+from issuer.app import background_jobs
 from issuer.services import IssuerServices
 from issuer.sessions import backchannel
 from issuer.sessions.backchannel import LOGOUT_EVENT, backchannel_delivery
@@ -333,3 +336,32 @@ async def test_the_whole_openid_flow_ends_at_the_rp(issuer: Issuer) -> None:
     data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
     refused = await client.post("/token", data={**data, "client_id": "rp1"})
     assert (400, "invalid_grant") == (refused.status_code, refused.json()["error"])
+
+
+async def test_the_issuers_job_list_sends_them(issuer: Issuer) -> None:
+    """issuer/app.py's background jobs include the delivery: one round of every job (the
+    injected sleep lets each task through once) sends the queued logout token."""
+    client, services = issuer
+    seen: set[asyncio.Task[Any] | None] = set()
+    parked = asyncio.Event()  # never set: a job's second sleep lasts until it is cancelled
+
+    async def sleep(_seconds: float) -> None:
+        task = asyncio.current_task()
+        if task in seen:
+            await parked.wait()
+        seen.add(task)
+
+    with receiver() as rp:
+        relying_party(services, "rp1", rp.url)
+        await signed_in(client, services, "rp1")
+        await sign_out(client)
+        jobs = background_jobs(services, sleep)
+        try:
+            with anyio.fail_after(30):  # a thread's HTTP request to loopback, not time passing
+                while not rp.received:
+                    await anyio.sleep(0.05)
+        finally:
+            for job in jobs:
+                job.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)
+    assert 1 == len(rp.logout_tokens) and 0 == pending(services)
