@@ -12,7 +12,8 @@ authentication request (Core §3.1.2).
 - The login page is a plain form, no script, its CSRF token bound to the visit
   (issuer/api/sign_in_pages.py). It signs in through the same pipeline as /token, throttling
   included, and gives the same answer for an unknown user and a wrong password. Each sign-in
-  starts a new session (new sid and auth_time) that replaces the browser's old one, which ends.
+  starts a new session (new sid and auth_time) that replaces the browser's old one, which ends
+  as at /logout (Back-Channel Logout 1.0 tells its clients).
 - A sign-in cookie lets another app sign in without the password for ISSUER_SESSION_TTL,
   while the user's credentials stay those it started under (issuer/sessions/sign_in_sessions.py);
   /logout ends it. prompt=login, max_age and an id_token_hint for another user ask for the
@@ -53,6 +54,7 @@ from issuer.grants.authorization_code import (
 )
 from issuer.grants.interaction import interaction, sign_in_again, without_page
 from issuer.services import IssuerServices
+from issuer.sessions.backchannel import backchannel_logout
 from issuer.sessions.sign_in_sessions import SignIn
 from issuer.sign_in.client_address import client_address
 from jwtkit import IdTokenVerifier, InMemoryJwks, VerifierError
@@ -267,13 +269,23 @@ async def _signed_in(
         return await _login_failed(checked, services, user.username)
     old = request.cookies.get(cookies.session)
     if old:  # one session per browser: the new sid and auth_time replace the old ones
-        await anyio.to_thread.run_sync(sessions.end, old)
+        await anyio.to_thread.run_sync(_end_replaced, services, old, now)
     signed_in = await anyio.to_thread.run_sync(sessions.current, value, now)
     response = await _answer(checked, signed_in, services, now, user=user, just_signed_in=True)
     cookies.set_session(response, value, services.settings.session_ttl)
     if isinstance(response, RedirectResponse):  # done: a page keeps its own CSRF cookie
         cookies.end_csrf(response)
     return response
+
+
+def _end_replaced(services: IssuerServices, cookie: str, now: float) -> None:
+    """The browser's previous session ends as /logout ends one: its clients are told over the
+    back channel (and its refresh tokens end), then the row goes (blocking: the database)."""
+    replaced = services.sign_in_sessions.current(cookie, now)
+    if replaced is not None:
+        ending = backchannel_logout(services)
+        ending.session_ending(replaced.session_id, replaced.user_id, now)
+    services.sign_in_sessions.end(cookie)
 
 
 @router.api_route(

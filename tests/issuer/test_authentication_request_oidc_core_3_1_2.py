@@ -13,6 +13,7 @@ import pytest
 
 from issuer.services import IssuerServices
 from issuer.sessions.authorization_codes import Redeemed
+from issuer.sessions.backchannel_outbox import BackchannelOutbox
 from issuer.sessions.sign_in_sessions import SignIn
 from jwtkit.testing import FakeClock
 from tests.issuer.sign_in import (
@@ -381,3 +382,30 @@ async def test_id_token_hint_unverifiable_invalid_request(
         refused_with(
             await client.get("/authorize", params=oidc(id_token_hint=hint)), "invalid_request"
         )
+
+
+async def test_the_replaced_sign_in_ends_as_at_logout(
+    rp: tuple[httpx.AsyncClient, IssuerServices], clock: FakeClock
+) -> None:
+    """A new sign-in in the same browser ends the old session as /logout does: the clients it
+    gave ID tokens to are told over the back channel (Back-Channel Logout 1.0 §2.7), with the
+    old sid."""
+    client, services = rp
+    services.clients.add(
+        "bc",
+        public=True,
+        grants=frozenset({"authorization_code"}),
+        scopes=frozenset({"openid"}),
+        audiences=(),
+        auth_method="none",
+        redirect_uris=(REDIRECT,),
+        backchannel_logout_uri="https://rp.example/backchannel",
+    )
+    returned(await sign_in(client, oidc(client_id="bc", scope="openid")))
+    first = the_sign_in(services)
+    page = await client.get("/authorize", params=oidc(client_id="bc", scope="openid", max_age="0"))
+    login = {**form_of(page), "username": "alice", "password": "alice-pw"}
+    returned(await client.post("/authorize", data=login))
+    [told] = BackchannelOutbox(services.engine).claim(clock(), 10)
+    assert ("bc", first.user_id, first.session_id) == (told.client_id, told.sub, told.sid)
+    assert ["bc"] == services.session_clients.of(the_sign_in(services).session_id)
