@@ -57,8 +57,7 @@ from issuer.services import IssuerServices
 from issuer.sessions.backchannel import backchannel_logout
 from issuer.sessions.sign_in_sessions import SignIn
 from issuer.sign_in.client_address import client_address
-from jwtkit import IdTokenVerifier, InMemoryJwks, VerifierError
-from jwtkit.contract import ALGORITHMS
+from issuer.sign_in.id_token_hint import hint_subject
 
 router = APIRouter(route_class=SignInPageRoute)
 router.include_router(consent.router)
@@ -91,31 +90,6 @@ async def _login_failed(
     )
 
 
-async def _hint_subject(request: AuthorizationRequest, services: IssuerServices) -> str | None:
-    """The `sub` of the request's id_token_hint: an ID token this issuer signed for this
-    client, whatever its expiry; Refused with invalid_request when it is not one."""
-    hint = request.openid.id_token_hint
-    if hint is None:
-        return None
-    keyring = services.keyring
-    verifier = IdTokenVerifier(
-        InMemoryJwks(services.settings.url, lambda: keyring.jwks.body),
-        client_id=request.client.client_id,
-        algorithms=ALGORITHMS,  # each key is for one; the token's alg must be its key's
-        clock=services.clock,
-    )
-    try:
-        claims = await verifier.verify_hint(hint)
-    except VerifierError:
-        raise Refused(
-            request.redirect_uri,
-            request.state,
-            "invalid_request",
-            "the id_token_hint is not an ID token this issuer gave this client",
-        ) from None
-    return str(claims["sub"])
-
-
 async def _answer(
     request: AuthorizationRequest,
     signed_in: SignIn | None,
@@ -128,7 +102,7 @@ async def _answer(
     """The page the request needs first (the login page, the consent page) or the code; under
     prompt=none the error for the client instead of a page."""
     try:
-        hint = None if just_signed_in else await _hint_subject(request, services)
+        hint = None if just_signed_in else await hint_subject(request, services)
         asked: frozenset[str] = frozenset()
         consented: frozenset[str] = frozenset()
         if signed_in is not None and (
