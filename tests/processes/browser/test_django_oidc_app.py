@@ -13,6 +13,7 @@ the app's registered post-logout redirect URI.
 
 Screenshots go to tests/processes/browser/screenshots/ (git-ignored; CI keeps them)."""
 
+import base64
 import contextlib
 import json
 import os
@@ -209,6 +210,14 @@ def _wait_for(page: Page, selector: str) -> None:
         pytest.fail(f"no {selector} at {page.url}:\n{page.inner_text('body')[:2000]}")
 
 
+def _payload(jwt: str) -> dict[str, object]:
+    """A JWT's claims, unverified (the app verified it; this reads what it was given)."""
+    segment = jwt.split(".")[1]
+    padded = segment + "=" * (-len(segment) % 4)
+    decoded: dict[str, object] = json.loads(base64.urlsafe_b64decode(padded))
+    return decoded
+
+
 def _sign_in_cookies(context: BrowserContext, running: Running) -> list[str]:
     return [cookie["name"] for cookie in context.cookies(running.issuer)
             if cookie["name"] == SIGN_IN_COOKIE]  # fmt: skip
@@ -263,7 +272,13 @@ def test_django_app_signs_in_with_consent_and_logs_out_at_end_session(
         hint["client_id"],
         hint["post_logout_redirect_uri"],
     )
-    assert hint["id_token_hint"]
+    # The ID token the app kept: for it, with the nonce its request sent, from a password.
+    id_token = _payload(hint["id_token_hint"][0])
+    assert ("django-app", asked["nonce"][0], ["pwd"]) == (
+        id_token["aud"],
+        id_token["nonce"],
+        id_token["amr"],
+    )
     assert [] == _sign_in_cookies(context, running)
     _shot(page, "django-app-signed-out")
 
