@@ -109,7 +109,11 @@ def test_an_env_file_is_read_and_the_environment_wins(
     env_file.write_text('ISSUER_SCOPES="profile admin"\nISSUER_AUDIENCE=from-file\n')
     monkeypatch.setenv("ISSUER_AUDIENCE", "from-environment")
     settings = load_settings(IssuerSettings, env_file)
-    assert (["profile", "admin"], "from-environment") == (settings.scopes, settings.audience)
+    # OpenID Connect's identity scopes are always known (issue 22), after the configured ones.
+    assert (["profile", "admin", "openid", "email"], "from-environment") == (
+        settings.scopes,
+        settings.audience,
+    )
 
 
 def test_prefix_env_file_is_read_by_the_class_itself(
