@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from issuer.accounts.claims import CLAIMS_SUPPORTED
 from issuer.api.dependencies import Services
 from issuer.clients.authentication import ASSERTION_ALGORITHMS, AUTH_METHODS
+from issuer.grants.openid_parameters import PROMPT_VALUES
 from issuer.grants.registry import enabled_grants
 from issuer.keys import schedule as sched
 from issuer.keys.keyring import KeyRing
@@ -90,7 +91,7 @@ def authorization_server_metadata(services: IssuerServices, now: float) -> dict[
         # algorithm: they are signed by the same keys, and clients read each key's `alg`.
         "id_token_signing_alg_values_supported": signing_algorithms(services.keyring, now),
         "claims_supported": list(dict.fromkeys([*ID_TOKEN_CLAIMS, *CLAIMS_SUPPORTED])),
-        "prompt_values_supported": ["none", "login", "consent"],
+        "prompt_values_supported": list(PROMPT_VALUES),
         # Discovery 1.0 §3's defaults would claim what is not done: request_uri defaults to
         # true. Request objects and the claims parameter are not supported.
         "request_parameter_supported": False,

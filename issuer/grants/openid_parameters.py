@@ -28,7 +28,9 @@ FIELDS = (
     "display",
     "acr_values",
 )
-PROMPTS = frozenset({"none", "login", "consent"})
+# The prompt values this issuer acts on, in the order discovery lists them.
+PROMPT_VALUES = ("none", "login", "consent")
+PROMPTS = frozenset(PROMPT_VALUES)
 _PROMPT_ALIASES = {"select_account": "login"}
 MAX_NONCE = 512
 MAX_LOGIN_HINT = 150  # the longest username

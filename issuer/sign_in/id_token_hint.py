@@ -8,8 +8,7 @@ client in `aud`; its expiry is not checked (jwtkit's `IdTokenVerifier.verify_hin
 
 from issuer.grants.authorization_code import AuthorizationRequest, Refused
 from issuer.services import IssuerServices
-from jwtkit import IdTokenVerifier, InMemoryJwks, VerifierError
-from jwtkit.contract import ALGORITHMS
+from issuer.tokens.id_tokens import verified_hint
 
 
 async def hint_subject(request: AuthorizationRequest, services: IssuerServices) -> str | None:
@@ -18,20 +17,12 @@ async def hint_subject(request: AuthorizationRequest, services: IssuerServices) 
     hint = request.openid.id_token_hint
     if hint is None:
         return None
-    keyring = services.keyring
-    verifier = IdTokenVerifier(
-        InMemoryJwks(services.settings.url, lambda: keyring.jwks.body),
-        client_id=request.client.client_id,
-        algorithms=ALGORITHMS,  # each key is for one; the token's alg must be its key's
-        clock=services.clock,
-    )
-    try:
-        claims = await verifier.verify_hint(hint)
-    except VerifierError:
+    claims = await verified_hint(hint, request.client.client_id, services)
+    if claims is None:
         raise Refused(
             request.redirect_uri,
             request.state,
             "invalid_request",
             "the id_token_hint is not an ID token this issuer gave this client",
-        ) from None
+        )
     return str(claims["sub"])

@@ -26,14 +26,24 @@ class Alarm:
     def __init__(self) -> None:
         self.asked: list[float] = []
         self._rung = threading.Event()
+        self._asking = threading.Condition()
 
     async def sleep(self, seconds: float) -> None:
-        self.asked.append(seconds)
+        with self._asking:
+            self.asked.append(seconds)
+            self._asking.notify_all()
         await anyio.to_thread.run_sync(self._rung.wait)
         self._rung.clear()
 
     def ring(self) -> None:
         self._rung.set()
+
+    def wait_until_asked(self, times: int) -> None:
+        """Until the server has gone to sleep `times` times (at most 10 s): a ring before its
+        next sleep would be taken for the previous one, and a clock moved before it woke would
+        be read by the wrong check."""
+        with self._asking:
+            assert self._asking.wait_for(lambda: len(self.asked) >= times, timeout=10), self.asked
 
 
 @pytest.fixture
@@ -140,11 +150,13 @@ def test_connection_closes_with_1008_when_the_token_expires(
     with client.websocket_connect("/ws/echo", subprotocols=["chat", f"bearer.{token}"]) as ws:
         ws.send_text("before")
         assert "before" == ws.receive_text()
+        alarm.wait_until_asked(1)
         assert [600] == alarm.asked  # the server waits for exactly the token's lifetime
         clock.advance(300)
         alarm.ring()  # woken early: still valid, it waits for the rest
         ws.send_text("halfway")
         assert "halfway" == ws.receive_text()
+        alarm.wait_until_asked(2)
         clock.advance(300)
         alarm.ring()
         message = ws.receive()
