@@ -57,6 +57,11 @@ def background_jobs(
         (PRUNE_INTERVAL, lambda: services.token_status.prune(clock()), "pruning revocations"),
         (PRUNE_INTERVAL, lambda: services.authorization_codes.prune(clock()), "pruning codes"),
         (PRUNE_INTERVAL, lambda: services.sign_in_sessions.prune(clock()), "pruning sign-ins"),
+        (
+            PRUNE_INTERVAL,
+            lambda: services.registration_throttle.prune(clock()),
+            "pruning registration counts",
+        ),
         (backchannel.DELIVERY_INTERVAL, backchannel_delivery(services).tick, "back-channel logout"),
     ]
     return [asyncio.create_task(every(interval, job, what, sleep)) for interval, job, what in jobs]

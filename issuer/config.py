@@ -135,6 +135,18 @@ class IssuerSettings(HttpLimitSettings, EnvFileSettings, BaseSettings):
     # The window of ISSUER_THROTTLE_NETWORK_LIMIT.
     throttle_network_window: Seconds = 15 * 60
 
+    # RFC 7591 dynamic client registration at POST /register (docs/register-clients.md): off
+    # (no endpoint), token (an initial access token from `clients registration-token create`)
+    # or open (anyone; public code-flow clients only, which always ask for consent).
+    registration: Literal["off", "token", "open"] = "off"
+    # A dynamic registration that has not got a token this long after registering is deleted.
+    registration_unused_ttl: Seconds = 86400
+    # Registrations allowed per client address in ISSUER_REGISTRATION_RATE_WINDOW, past which
+    # POST /register answers 429 with Retry-After (issuer/clients/registration_throttle.py).
+    registration_rate_limit: int = Field(default=10, ge=1)
+    # The sliding window of ISSUER_REGISTRATION_RATE_LIMIT.
+    registration_rate_window: Seconds = 3600
+
     # The lowest level of log lines written (JSON on stderr).
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # GET /metrics (Prometheus); keep it off the public listener (the compose proxy does).
@@ -164,6 +176,8 @@ class IssuerSettings(HttpLimitSettings, EnvFileSettings, BaseSettings):
         "refresh_token_max_age",
         "session_ttl",
         "id_token_ttl",
+        "registration_unused_ttl",
+        "registration_rate_window",
         mode="before",
     )(parse_duration)
 

@@ -7,6 +7,8 @@ from sqlalchemy import Engine
 
 from issuer.accounts.users import UserStore
 from issuer.clients.authentication import ClientAuthenticator
+from issuer.clients.registration_throttle import RegistrationThrottle
+from issuer.clients.registration_tokens import RegistrationTokens
 from issuer.clients.registry import ClientStore
 from issuer.clients.resources import ResourceStore
 from issuer.config import IssuerSettings
@@ -44,3 +46,5 @@ class IssuerServices:
     issuer_secrets: IssuerSecrets
     consents: Consents
     session_clients: SessionClients
+    registration_throttle: RegistrationThrottle
+    registration_tokens: RegistrationTokens

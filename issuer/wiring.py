@@ -14,6 +14,8 @@ from sqlalchemy import Engine
 from issuer.accounts.passwords import password_hasher
 from issuer.accounts.users import UserError, UserStore
 from issuer.clients.authentication import ClientAuthenticator
+from issuer.clients.registration_throttle import RegistrationRatePolicy, RegistrationThrottle
+from issuer.clients.registration_tokens import RegistrationTokens
 from issuer.clients.registry import ClientStore
 from issuer.clients.resources import ResourceStore
 from issuer.config import IssuerSettings
@@ -145,6 +147,13 @@ def client_store(engine: Engine, clock: Clock) -> ClientStore:
     return ClientStore(engine, clock)
 
 
+def registration_throttle(settings: IssuerSettings, engine: Engine) -> RegistrationThrottle:
+    policy = RegistrationRatePolicy(
+        per_address=settings.registration_rate_limit, window=settings.registration_rate_window
+    )
+    return RegistrationThrottle(engine, policy)
+
+
 def resource_store(engine: Engine) -> ResourceStore:
     return ResourceStore(engine)
 
@@ -181,6 +190,8 @@ def build_services(settings: IssuerSettings, clock: Clock) -> IssuerServices:
         issuer_secrets=IssuerSecrets(engine, clock),
         consents=consents(engine),
         session_clients=SessionClients(engine),
+        registration_throttle=registration_throttle(settings, engine),
+        registration_tokens=RegistrationTokens(engine),
     )
 
 

@@ -17,9 +17,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from issuer.clients.client_metadata import ClientMetadata
 from issuer.clients.registration import CONFIDENTIAL_METHODS as CONFIDENTIAL_METHODS
 from issuer.clients.registration import INTROSPECTION as INTROSPECTION
 from issuer.clients.registration import SECRET_METHODS as SECRET_METHODS
@@ -56,6 +57,26 @@ class Client:
     # carry the sid.
     backchannel_logout_uri: str | None = None
     backchannel_logout_session_required: bool = False
+    # How it came to be: 'cli' (`clients add`), 'dynamic' (RFC 7591 POST /register) or
+    # 'metadata_document' (a client ID metadata document). Self-registered clients are public,
+    # for the code flow, and always see the consent page.
+    registration: str = "cli"
+    # RFC 7591 §2 metadata the client gave about itself, unverified: shown on the consent page
+    # as the client's own claims.
+    client_name: str | None = None
+    client_uri: str | None = None
+    logo_uri: str | None = None
+    tos_uri: str | None = None
+    policy_uri: str | None = None
+    contacts: tuple[str, ...] = ()
+    software_id: str | None = None
+    software_version: str | None = None
+    created_at: float | None = None
+
+    @property
+    def self_registered(self) -> bool:
+        """Registered by the client itself, not by the operator: nobody vouches for it."""
+        return self.registration in SELF_REGISTRATIONS
 
     @property
     def default_audience(self) -> str | None:
@@ -75,7 +96,18 @@ class Client:
             "post_logout_redirect_uris": list(self.post_logout_redirect_uris),
             "backchannel_logout_uri": self.backchannel_logout_uri,
             "backchannel_logout_session_required": self.backchannel_logout_session_required,
+            "registration": self.registration,
+            "client_name": self.client_name,
+            "client_uri": self.client_uri,
+            "logo_uri": self.logo_uri,
+            "tos_uri": self.tos_uri,
+            "policy_uri": self.policy_uri,
         }
+
+
+CLI, DYNAMIC, METADATA_DOCUMENT = "cli", "dynamic", "metadata_document"
+SELF_REGISTRATIONS = frozenset({DYNAMIC, METADATA_DOCUMENT})
+SELF_REGISTERED_GRANTS = frozenset({"authorization_code", "refresh_token"})
 
 
 def settings_client(client_id: str) -> Client:
@@ -102,6 +134,16 @@ def _client(row: ClientRow) -> Client:
         post_logout_redirect_uris=tuple(row.post_logout_redirect_uris.split()),
         backchannel_logout_uri=row.backchannel_logout_uri,
         backchannel_logout_session_required=row.backchannel_logout_session_required,
+        registration=row.registration,
+        client_name=row.client_name,
+        client_uri=row.client_uri,
+        logo_uri=row.logo_uri,
+        tos_uri=row.tos_uri,
+        policy_uri=row.policy_uri,
+        contacts=tuple((row.contacts or "").split()),
+        software_id=row.software_id,
+        software_version=row.software_version,
+        created_at=row.created_at,
     )
 
 
@@ -214,6 +256,7 @@ class ClientStore:
             secret_salt=salt,
             secret_hash=_hash(salt, secret) if salt and secret else None,
             created_at=self._clock(),
+            registration=CLI,
         )
         try:
             with session(self._engine) as db, db.begin():
@@ -268,3 +311,111 @@ class ClientStore:
             and hmac.compare_digest(_hash(row.old_secret_salt, secret), row.old_secret_hash)
         )
         return current or old
+
+    # Clients that register themselves (RFC 7591, RFC 7592, client ID metadata documents).
+
+    def register(
+        self,
+        metadata: ClientMetadata,
+        *,
+        kind: str,
+        scopes: frozenset[str],
+        now: float,
+        address: str | None = None,
+        client_id: str | None = None,
+    ) -> tuple[Client, str]:
+        """A public code-flow client made from accepted metadata (issuer/clients/
+        client_metadata.py), and its RFC 7592 registration access token (shown once, stored
+        hashed). `kind`: DYNAMIC or METADATA_DOCUMENT; `client_id` None: a new random one
+        (RFC 7591 §3.2.1), else the metadata document's URL. Always consent_required."""
+        if kind not in SELF_REGISTRATIONS:
+            raise ClientError(f"not a self-registration: {kind!r}")
+        client_id = client_id or secrets.token_urlsafe(18)
+        token = secrets.token_urlsafe(32)
+        salt = secrets.token_bytes(16)
+        row = ClientRow(
+            client_id=client_id,
+            public=True,
+            auth_method="none",
+            scopes=" ".join(sorted(scopes)),
+            audiences="",
+            consent_required=True,
+            post_logout_redirect_uris="",
+            backchannel_logout_session_required=False,
+            registration=kind,
+            registration_token_salt=salt,
+            registration_token_hash=_hash(salt, token),
+            registered_address=address,
+            created_at=now,
+        )
+        _set_metadata(row, metadata)
+        try:
+            with session(self._engine) as db, db.begin():
+                db.add(row)
+        except IntegrityError:
+            raise ClientError(f"client {client_id!r} already exists") from None
+        self._forget(client_id)
+        return _client(row), token
+
+    def registration_token_matches(self, client_id: str, token: str) -> bool:
+        """RFC 7592 §3: the registration access token of a self-registered client, compared in
+        constant time; False for clients without one (made by the CLI)."""
+        with session(self._engine) as db:
+            row = db.get(ClientRow, client_id)
+            if row is None or row.registration_token_salt is None:
+                return False
+            expected = row.registration_token_hash or b""
+            return hmac.compare_digest(_hash(row.registration_token_salt, token), expected)
+
+    def update_registration(
+        self, client_id: str, metadata: ClientMetadata, *, scopes: frozenset[str]
+    ) -> Client:
+        """RFC 7592 §2.2: the client's metadata replaced by `metadata` (a full document,
+        validated by parse_client_metadata); its id, token and registration kept."""
+        with session(self._engine) as db, db.begin():
+            row = db.get(ClientRow, client_id)
+            if row is None or row.registration not in SELF_REGISTRATIONS:
+                raise ClientError(f"no self-registered client {client_id!r}")
+            _set_metadata(row, metadata)
+            row.scopes = " ".join(sorted(scopes))
+        self._forget(client_id)
+        return _client(row)
+
+    def mark_used(self, client_id: str, now: float) -> None:
+        """The client got its first token: it no longer expires unused. One conditional
+        UPDATE, a no-op once set (cheap enough to call on every issue)."""
+        with session(self._engine) as db, db.begin():
+            db.execute(
+                update(ClientRow)
+                .where(ClientRow.client_id == client_id, ClientRow.first_used_at.is_(None))
+                .values(first_used_at=now)
+            )
+
+    def remove_unused(self, registered_before: float) -> int:
+        """Deletes dynamic registrations made before `registered_before` that never got a
+        token (ISSUER_REGISTRATION_UNUSED_TTL); returns how many."""
+        with session(self._engine) as db, db.begin():
+            result = db.execute(
+                delete(ClientRow).where(
+                    ClientRow.registration == DYNAMIC,
+                    ClientRow.first_used_at.is_(None),
+                    ClientRow.created_at < registered_before,
+                )
+            )
+        with self._cache_lock:
+            self._cache.clear()
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _set_metadata(row: ClientRow, metadata: ClientMetadata) -> None:
+    row.grants = " ".join(sorted(metadata.grant_types))
+    row.redirect_uris = " ".join(metadata.redirect_uris)
+    row.native = metadata.native
+    row.client_name = metadata.client_name
+    row.client_uri = metadata.client_uri
+    row.logo_uri = metadata.logo_uri
+    row.tos_uri = metadata.tos_uri
+    row.policy_uri = metadata.policy_uri
+    row.contacts = " ".join(metadata.contacts) or None
+    row.software_id = metadata.software_id
+    row.software_version = metadata.software_version

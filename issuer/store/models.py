@@ -84,6 +84,7 @@ class ClientRow(Base):
     """A registered client (issuer/clients/registry.py); lists space-separated (RFC 6749 §3.3)."""
 
     __tablename__ = "clients"
+    __table_args__ = (Index("ix_clients_registration_created_at", "registration", "created_at"),)
 
     client_id: Mapped[str] = mapped_column(String(150), primary_key=True)
     public: Mapped[bool]
@@ -110,6 +111,27 @@ class ClientRow(Base):
     old_secret_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
     old_secret_expires_at: Mapped[float | None]
     created_at: Mapped[float]
+    # How the client came to be (0009): 'cli' (`clients add`), 'dynamic' (RFC 7591 POST
+    # /register) or 'metadata_document' (a client ID metadata document).
+    registration: Mapped[str] = mapped_column(String(24), server_default="cli")
+    # RFC 7591 §2 human-readable metadata, shown on the consent page; contacts space-separated.
+    client_name: Mapped[str | None] = mapped_column(String(200))
+    client_uri: Mapped[str | None] = mapped_column(String(2000))
+    logo_uri: Mapped[str | None] = mapped_column(String(2000))
+    tos_uri: Mapped[str | None] = mapped_column(String(2000))
+    policy_uri: Mapped[str | None] = mapped_column(String(2000))
+    contacts: Mapped[str | None] = mapped_column(Text)
+    software_id: Mapped[str | None] = mapped_column(String(255))
+    software_version: Mapped[str | None] = mapped_column(String(255))
+    # RFC 7592 §3 registration access token, hashed as secrets are (dynamic clients only).
+    registration_token_salt: Mapped[bytes | None] = mapped_column(LargeBinary)
+    registration_token_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The client address that registered it (dynamic clients).
+    registered_address: Mapped[str | None] = mapped_column(String(64))
+    # Its first token: registrations never used expire (ISSUER_REGISTRATION_UNUSED_TTL).
+    first_used_at: Mapped[float | None]
+    # A metadata-document client: when its cached document must be fetched again.
+    metadata_expires_at: Mapped[float | None]
 
 
 class ClientAssertionRow(Base):
@@ -154,6 +176,8 @@ class RefreshTokenRow(Base):
     # Logout 1.0 §2.7). NULL for families from before 0008 and for the password grant.
     auth_time: Mapped[int | None]
     sid: Mapped[str | None] = mapped_column(String(36), index=True)
+    # RFC 8707: the resource the family's authorization request named (0009); NULL: none.
+    resource: Mapped[str | None] = mapped_column(Text)
 
 
 class RevokedAccessTokenRow(Base):
@@ -188,6 +212,8 @@ class AuthorizationCodeRow(Base):
     nonce: Mapped[str | None] = mapped_column(Text)
     auth_time: Mapped[int | None]
     sid: Mapped[str | None] = mapped_column(String(36))
+    # RFC 8707 §2.1: the resource the authorization request named (0009), bound to the code.
+    resource: Mapped[str | None] = mapped_column(Text)
 
 
 class SignInSessionRow(Base):
@@ -253,3 +279,29 @@ class IssuerSecretRow(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[float]
+
+
+class RegistrationTokenRow(Base):
+    """An RFC 7591 §3 initial access token (`clients registration-token create`), by the
+    SHA-256 of its value: POST /register takes it as a bearer token when ISSUER_REGISTRATION
+    is `token`."""
+
+    __tablename__ = "registration_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str | None] = mapped_column(String(200))  # the operator's note
+    created_at: Mapped[float]
+    expires_at: Mapped[float]
+    uses_left: Mapped[int | None]  # None: any number of registrations until it expires
+
+
+class RegistrationAttemptRow(Base):
+    """One registration at POST /register, counted per client address in a sliding window
+    (issuer/clients/registration_throttle.py) by every replica."""
+
+    __tablename__ = "registration_attempts"
+    __table_args__ = (Index("ix_registration_attempts_address_at", "address", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[float]

@@ -216,3 +216,51 @@ def test_0008_openid_connect_up_and_down_keeps_users_clients_and_families(
     _migrate(engine, "upgrade", "head")
     assert head_revision() == current_revision(engine)
     engine.dispose()
+
+
+def test_0009_registration_upgrades_a_database_at_0008_with_a_client(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """A database at 0008 with a code-flow client upgrades to 0009: the client is the CLI's
+    ('cli', not self-registered, no display metadata, never marked used) and still looked up;
+    the initial access token and registration-count tables exist. Down to 0008 and up again,
+    the client is still there."""
+    settings = issuer_settings(tmp_path / "data")
+    engine = database_engine(settings)
+    _migrate(engine, "upgrade", "0008")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO clients (client_id, public, auth_method, grants, scopes, audiences,"
+                " redirect_uris, created_at) VALUES ('web', :yes, 'none', 'authorization_code "
+                "refresh_token', 'profile', '', 'https://app.example/cb', 1.0)"
+            ),
+            {"yes": True},
+        )
+    _migrate(engine, "upgrade", "0009")
+    assert "0009" == current_revision(engine)
+    assert {"registration_tokens", "registration_attempts"} <= set(
+        inspect(engine).get_table_names()
+    )
+    services = build_services(settings, clock)
+    client = services.clients.get("web")
+    assert client is not None
+    assert ("cli", False, None, None) == (
+        client.registration,
+        client.self_registered,
+        client.client_name,
+        client.client_uri,
+    )
+    assert ("https://app.example/cb",) == client.redirect_uris
+    assert not services.clients.registration_token_matches("web", "anything")
+    assert 0 == services.clients.remove_unused(registered_before=clock() + 1e9)
+    services.engine.dispose()
+
+    _migrate(engine, "downgrade", "0008")
+    assert "0008" == current_revision(engine)
+    assert "registration" not in {c["name"] for c in inspect(engine).get_columns("clients")}
+    with engine.connect() as connection:
+        assert [("web",)] == connection.execute(text("SELECT client_id FROM clients")).all()
+    _migrate(engine, "upgrade", "head")
+    assert head_revision() == current_revision(engine)
+    engine.dispose()
