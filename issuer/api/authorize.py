@@ -116,7 +116,10 @@ async def _answer(
                 asked = code_scopes(request, user, services)
                 if request.client.consent_required:
                     consented = await anyio.to_thread.run_sync(
-                        services.consents.given, user.id, request.client.client_id
+                        services.consents.given,
+                        user.id,
+                        request.client.client_id,
+                        None if request.resource is None else request.resource.uri,
                     )
         step = interaction(
             request,

@@ -3,7 +3,9 @@
 - Only a client registered with consent required (`clients add --consent required`) shows it:
   a first-party client's registration is the "previous administrative consent".
 - The page lists the client, each scope asked for and the claims it releases
-  (issuer/accounts/claims.py); it has the login page's headers (no script, never framed) and
+  (issuer/accounts/claims.py), and the RFC 8707 resource the tokens will be for, if one was
+  named (the scopes already narrowed to it; a consent covers only the resources it named);
+  it has the login page's headers (no script, never framed) and
   a CSRF token of its own purpose, bound to the visit (issuer/sign_in/csrf.py).
 - The form carries the authorization request, checked again as at GET /authorize. The user is
   the live sign-in session's, never a field of the form: without one, the login page.
@@ -83,6 +85,7 @@ async def consent_page(
         username=user.username,
         scopes=[(scope, _RELEASED.get(scope, ())) for scope in sorted(scopes)],
         request_fields=request.fields,
+        resource=None if request.resource is None else request.resource.uri,
         csrf_token=token,
         error=error,
     )
@@ -136,7 +139,10 @@ async def consent(request: Request, services: Services) -> Response:
                 checked, scopes, user, services, error="Choose Allow or Deny.", status_code=400
             )
         client_id = checked.client.client_id
-        await anyio.to_thread.run_sync(services.consents.grant, user.id, client_id, scopes, now)
+        resource = None if checked.resource is None else checked.resource.uri
+        await anyio.to_thread.run_sync(
+            services.consents.grant, user.id, client_id, scopes, now, resource
+        )
         code = await issue_code(checked, signed_in, scopes, services, now)
         answer = redirect(checked.redirect_uri, checked.state, services.settings.url, code=code)
     except Refused as refused:

@@ -1,9 +1,12 @@
 """Resource indicators (RFC 8707): `resource=<absolute URI>` names the API a token is for.
 
 A registered resource maps its URI to the audience its tokens carry and, optionally, the scopes
-it accepts. A client may ask for a resource whose audience is one of its registered audiences.
-Without `resource`, the client's default audience is used, then ISSUER_AUDIENCE. One token
-carries one audience.
+it accepts. A client registered by the operator (`clients add`) may ask for a resource whose
+audience is one of its registered audiences. A self-registered client (RFC 7591, or a client ID
+metadata document) has no audiences of its own: it may ask for any resource the operator
+registered (`resources add`), since a user consents to it by name on the consent page and the
+audience is always one the operator made. Without `resource`, the client's default audience
+is used, then ISSUER_AUDIENCE. One token carries one audience.
 """
 
 from dataclasses import dataclass
@@ -73,10 +76,16 @@ def target(resource: Resource | None, requested: str | None, client: Client, def
     """The token's audience. `resource` is the registered one for `requested`, if any."""
     if requested is None:
         return client.default_audience or default
-    if resource is None or resource.audience not in client.audiences:
+    if resource is None or not _may_ask(client, resource):
         # The same answer for unknown and forbidden: which resources exist is not disclosed.
         raise InvalidTarget("the requested resource is unknown or not allowed for this client")
     return resource.audience
+
+
+def _may_ask(client: Client, resource: Resource) -> bool:
+    # A self-registered client gets tokens only through the code flow, after the user's
+    # consent to the resource (issuer/sessions/consents.py), and only for registered ones.
+    return client.self_registered or resource.audience in client.audiences
 
 
 def scopes_for(resource: Resource | None, scopes: frozenset[str]) -> frozenset[str]:

@@ -45,6 +45,10 @@ class Granted:
     # A sign-in at the login page (the code grant, and refreshes of its family); None for
     # the password and client_credentials grants and families from before OpenID Connect.
     authentication: Authentication | None = None
+    # RFC 8707: the resource a user's grant is bound to (the code's, the refresh family's):
+    # the token is for it, whatever the request named (the grant refused another). None:
+    # the request's own `resource`, if any.
+    resource: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,12 @@ Errors at /authorize come in two kinds:
   that does not even parse is one of these;
 - every other error is `Refused`: it goes back to the client's (verified) redirect URI with
   `error`, `state` and `iss` (RFC 9207).
+
+RFC 8707 §2.1: a `resource` is checked as at /token (registered, allowed for the client:
+issuer/clients/resources.py), bound to the code, and narrows the code's scopes before the
+consent page. One per request: a token has one audience, and so does a code here. At the
+exchange (§2.2) no `resource` means the code's, and any other than the code's (a resource
+for a code asked for without one too) is invalid_target, the code left unused.
 """
 
 import re
@@ -25,8 +31,9 @@ import anyio.to_thread
 from issuer.accounts.users import User
 from issuer.clients.redirect_uris import matches, parses
 from issuer.clients.registry import Client, ClientStore
+from issuer.clients.resources import Resource, ResourceStore, scopes_for, target
 from issuer.config import EVERY_USER_SCOPES
-from issuer.errors import InvalidGrant, InvalidRequest, InvalidScope
+from issuer.errors import InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget
 from issuer.grants import Authentication, Granted, IssuedToken, TokenGrant
 from issuer.grants import openid_parameters as openid
 from issuer.grants.openid_parameters import OpenIdParameters
@@ -42,6 +49,7 @@ REQUEST_FIELDS = (
     "state",
     "code_challenge",
     "code_challenge_method",
+    "resource",
     *openid.FIELDS,
 )
 # RFC 7636 §4.2: an S256 challenge is the base64url of a SHA-256: 43 characters.
@@ -77,6 +85,7 @@ class AuthorizationRequest:
     code_challenge: str
     fields: tuple[tuple[str, str], ...]  # carried through the login and consent forms
     openid: OpenIdParameters = field(default_factory=OpenIdParameters)
+    resource: Resource | None = None  # RFC 8707 §2.1, allowed for the client
 
 
 # The authorization request (RFC 6749 §4.1.1 with PKCE, RFC 7636 §4.3).
@@ -86,7 +95,8 @@ def _single(params: Mapping[str, list[str]]) -> dict[str, str]:
     values = {}
     for name in REQUEST_FIELDS:
         given = params.get(name, [])
-        if len(given) > 1:
+        # Several resources are invalid_target, at the redirect URI once it is verified.
+        if len(given) > 1 and name != "resource":
             raise Untrusted("The sign-in request repeats a parameter.")
         if given:
             values[name] = given[0]
@@ -104,8 +114,26 @@ def registered_redirect(client: Client, redirect_uri: str | None) -> str:
     return redirect_uri
 
 
+def _resource(
+    params: Mapping[str, list[str]], client: Client, resources: ResourceStore
+) -> Resource | None:
+    """The registered resource asked for (RFC 8707 §2.1), if any; InvalidTarget for several,
+    and for one the client may not have (the same words for unknown and forbidden)."""
+    given = params.get("resource", [])
+    if not given:
+        return None
+    if len(given) > 1:
+        raise InvalidTarget("one resource per authorization request: a token has one audience")
+    resource = resources.get(given[0])
+    target(resource, given[0], client, default="")
+    return resource
+
+
 def validate(
-    params: Mapping[str, list[str]], clients: ClientStore, scopes: frozenset[str]
+    params: Mapping[str, list[str]],
+    clients: ClientStore,
+    scopes: frozenset[str],
+    resources: ResourceStore,
 ) -> AuthorizationRequest:
     """The checked request (blocking: the client lookup may read the database)."""
     values = _single(params)
@@ -135,8 +163,13 @@ def validate(
         parameters = openid.openid_parameters(values, set(params))
     except openid.BadParameter as error:
         raise refused(error.error, error.description) from None
+    try:
+        resource = _resource(params, client, resources)
+    except InvalidTarget as error:
+        raise refused("invalid_target", error.description) from None
+    fields = tuple(values.items())
     return AuthorizationRequest(
-        client, redirect_uri, state, requested, challenge, tuple(values.items()), parameters
+        client, redirect_uri, state, requested, challenge, fields, parameters, resource
     )
 
 
@@ -146,7 +179,9 @@ async def validate_authorization_request(
     """The checked request, or Untrusted, or Refused. In a thread: the client lookup may read
     the database."""
     scopes = frozenset(services.settings.scopes)
-    return await anyio.to_thread.run_sync(validate, params, services.clients, scopes)
+    return await anyio.to_thread.run_sync(
+        lambda: validate(params, services.clients, scopes, resources=services.resources)
+    )
 
 
 # The authorization response (RFC 6749 §4.1.2): the code, once the user is signed in.
@@ -156,13 +191,16 @@ def code_scopes(
     request: AuthorizationRequest, user: User, services: IssuerServices
 ) -> frozenset[str]:
     """The scopes a code for `user` carries: those asked for (or the defaults) within the
-    user's and the client's; otherwise Refused with invalid_scope, to the client."""
+    user's and the client's, and the resource's (RFC 8707), so that the consent page asks for
+    what will be granted (`openid` stays: it is for the ID token, not the resource);
+    otherwise Refused with invalid_scope, to the client."""
     known = frozenset(services.settings.scopes)
     defaults = frozenset(services.settings.default_scopes)
     try:
-        return within_client(
+        scopes = within_client(
             granted_scopes(user, request.requested, known, defaults), request.client
         )
+        return scopes_for(request.resource, scopes) | (scopes & {"openid"})
     except InvalidScope as error:
         raise Refused(
             request.redirect_uri, request.state, "invalid_scope", error.description
@@ -195,6 +233,7 @@ async def issue_code(
             nonce=request.openid.nonce,
             auth_time=int(sign_in.started_at),
             sid=sign_in.session_id,
+            resource=None if request.resource is None else request.resource.uri,
         )
 
     return await anyio.to_thread.run_sync(issue)
@@ -225,6 +264,7 @@ class AuthorizationCodeGrant(TokenGrant):
                 redirect_uri=redirect_uri,
                 code_verifier=verifier,
                 now=request.now,
+                resource=form.get("resource"),
             )
         )
         self._code_hash = redeemed.code_hash
@@ -247,9 +287,12 @@ class AuthorizationCodeGrant(TokenGrant):
                     request.now,
                     auth_time=redeemed.auth_time,
                     sid=redeemed.sid,
+                    resource=redeemed.resource,
                 )
             )
-        return Granted(user.id, user.username, scopes, refresh, authentication)
+        return Granted(
+            user.id, user.username, scopes, refresh, authentication, resource=redeemed.resource
+        )
 
     async def after_issue(self, issued: IssuedToken) -> None:
         """Kept with the code, so that a second use of it revokes these (RFC 6749 §4.1.2)."""

@@ -2,7 +2,9 @@
 
     authenticate the client (issuer/clients/authentication.py)
     → the grant type: named (or implied), run by this issuer, registered for this client
-    → the token's audience: the resource asked for (RFC 8707), refused before the grant runs
+    → the token's audience: the resource asked for (RFC 8707), refused before the grant runs;
+      a grant bound to a resource (a code's, a refresh family's) refuses another and gives
+      its own, the token's audience then
     → the grant's own checks (issuer/grants/<grant>.py): whom for, with which scopes
     → sign (RFC 9068, issuer/tokens/access_tokens.py), the resource's scopes narrowing the
       grant's once a signing key is there
@@ -98,6 +100,9 @@ async def issue_token(request: TokenRequest, services: IssuerServices, now: floa
         resource, audience = await _target(form.get("resource"), client, services)
         granting = grant(GrantRequest(form, client, request.address, now, services))
         granted = await granting.validate()
+        if granted.resource is not None and granted.resource != form.get("resource"):
+            # The code's or the family's resource, checked again: it may have gone since.
+            resource, audience = await _target(granted.resource, client, services)
         signer = _signer(services, now)
         claims, token = _signed(granted, resource, audience, client, services, signer, now)
         attempt = Attempt(client.client_id, grant_type, attempt.username, signer.kid)

@@ -32,10 +32,12 @@ class PasswordGrant(TokenGrant):
         refresh = None
         if "refresh_token" in request.client.grants:
             refresh = await anyio.to_thread.run_sync(
-                request.services.refresh_tokens.issue,
-                user.id,
-                request.client.client_id,
-                scopes,
-                request.now,
+                lambda: request.services.refresh_tokens.issue(
+                    user.id,
+                    request.client.client_id,
+                    scopes,
+                    request.now,
+                    resource=form.get("resource"),  # its refreshes keep it (RFC 8707)
+                )
             )
         return Granted(user.id, user.username, scopes, refresh)

@@ -19,11 +19,13 @@ class RefreshTokenGrant(TokenGrant):
         known = frozenset(services.settings.scopes)
         requested = requested_scopes(request.form.get("scope"), known)
         refreshed = await anyio.to_thread.run_sync(
-            services.refresh_tokens.rotate,
-            token,
-            request.client.client_id,
-            requested,
-            request.now,
+            lambda: services.refresh_tokens.rotate(
+                token,
+                request.client.client_id,
+                requested,
+                request.now,
+                resource=request.form.get("resource"),
+            )
         )
         user = await anyio.to_thread.run_sync(services.users.get, refreshed.user_id)
         if user is None:
@@ -35,4 +37,11 @@ class RefreshTokenGrant(TokenGrant):
         authentication = None
         if refreshed.auth_time is not None and refreshed.sid is not None:
             authentication = Authentication(refreshed.auth_time, refreshed.sid)
-        return Granted(user.id, user.username, scopes, refreshed.refresh_token, authentication)
+        return Granted(
+            user.id,
+            user.username,
+            scopes,
+            refreshed.refresh_token,
+            authentication,
+            resource=refreshed.resource,
+        )

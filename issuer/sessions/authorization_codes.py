@@ -19,7 +19,7 @@ from sqlalchemy import Engine, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 
-from issuer.errors import InvalidGrant
+from issuer.errors import InvalidGrant, InvalidTarget
 from issuer.sessions.refresh_tokens import RefreshTokens, token_hash
 from issuer.store.db import session
 from issuer.store.models import AuthorizationCodeRow, RevokedAccessTokenRow
@@ -45,6 +45,7 @@ class Redeemed:
     nonce: str | None = None
     auth_time: int | None = None
     sid: str | None = None
+    resource: str | None = None  # RFC 8707 §2.1: the authorization request's (0009)
 
 
 class AuthorizationCodes:
@@ -64,6 +65,7 @@ class AuthorizationCodes:
         nonce: str | None = None,
         auth_time: int | None = None,
         sid: str | None = None,
+        resource: str | None = None,
     ) -> str:
         code = secrets.token_urlsafe(32)
         row = AuthorizationCodeRow(
@@ -77,16 +79,26 @@ class AuthorizationCodes:
             nonce=nonce,
             auth_time=auth_time,
             sid=sid,
+            resource=resource,
         )
         with session(self._engine) as db, db.begin():
             db.add(row)
         return code
 
     def redeem(
-        self, code: str, *, client_id: str, redirect_uri: str, code_verifier: str, now: float
+        self,
+        code: str,
+        *,
+        client_id: str,
+        redirect_uri: str,
+        code_verifier: str,
+        now: float,
+        resource: str | None = None,
     ) -> Redeemed:
         """The code's grant, once; InvalidGrant for anything else (same words for each, so
-        that a caller learns nothing about which check failed)."""
+        that a caller learns nothing about which check failed). `resource`, the token
+        request's: none, or the code's; another is InvalidTarget and leaves the code unused
+        (checked last, so that only the code's holder learns that it was the resource)."""
         code_hash = token_hash(code)
         with session(self._engine) as db:
             row = db.get(AuthorizationCodeRow, code_hash)
@@ -101,6 +113,9 @@ class AuthorizationCodes:
             or not hmac.compare_digest(s256(code_verifier), row.code_challenge)
         ):
             raise _refused()
+        if resource is not None and resource != row.resource:
+            # RFC 8707 §2.2: a code's token is for the resource of its authorization request.
+            raise InvalidTarget("the resource is not the one the authorization request named")
         # Conditional: of concurrent redemptions, exactly one wins; the others are second uses.
         if not self._set_if_unset(code_hash, AuthorizationCodeRow.used_at, used_at=now):
             self._second_use(code_hash, now)
@@ -112,6 +127,7 @@ class AuthorizationCodes:
             nonce=row.nonce,
             auth_time=row.auth_time,
             sid=row.sid,
+            resource=row.resource,
         )
 
     def record_issued(

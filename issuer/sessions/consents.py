@@ -2,9 +2,15 @@
 (`clients add --consent required`), remembered per user and client until revoked (`sessions
 revoke --consent`, `users remove`). A request within what was allowed asks nothing; one for
 more asks again, and the answer is added to what was allowed (node-oidc-provider's
-"previously not requested")."""
+"previously not requested").
 
-from sqlalchemy import Engine, delete, select
+A request naming a resource (RFC 8707) is within what was allowed only when that resource was
+allowed too: a self-registered client may ask for any registered resource, and the scopes a
+user allowed it for one API are not thereby allowed at another. Scopes and resources are
+remembered side by side, not as pairs: allowed `profile` for A and `admin` for B, the client
+asks nothing for `admin` at A (both were shown to the user, for this client)."""
+
+from sqlalchemy import Engine, delete
 from sqlalchemy.exc import IntegrityError
 
 from issuer.store.db import session
@@ -15,18 +21,25 @@ class Consents:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def given(self, user_id: str, client_id: str) -> frozenset[str]:
-        """The scopes the user allowed the client; empty when never asked or revoked."""
+    def given(self, user_id: str, client_id: str, resource: str | None = None) -> frozenset[str]:
+        """The scopes the user allowed the client (for `resource`, when one is named); empty
+        when never asked, revoked, or the resource was never allowed."""
         with session(self._engine) as db:
-            scopes = db.scalar(
-                select(ConsentRow.scopes).where(
-                    ConsentRow.user_id == user_id, ConsentRow.client_id == client_id
-                )
-            )
-        return frozenset(scopes.split()) if scopes else frozenset()
+            row = db.get(ConsentRow, (user_id, client_id))
+            if row is None or (resource is not None and resource not in row.resources.split()):
+                return frozenset()
+            return frozenset(row.scopes.split())
 
-    def grant(self, user_id: str, client_id: str, scopes: frozenset[str], now: float) -> None:
-        """Adds `scopes` to what the user allowed the client."""
+    def grant(
+        self,
+        user_id: str,
+        client_id: str,
+        scopes: frozenset[str],
+        now: float,
+        resource: str | None = None,
+    ) -> None:
+        """Adds `scopes` (and `resource`) to what the user allowed the client."""
+        resources = frozenset() if resource is None else frozenset({resource})
         for _ in range(2):
             try:
                 with session(self._engine) as db, db.begin():
@@ -38,10 +51,13 @@ class Consents:
                                 client_id=client_id,
                                 scopes=" ".join(sorted(scopes)),
                                 granted_at=now,
+                                resources=" ".join(sorted(resources)),
                             )
                         )
                     else:
                         row.scopes = " ".join(sorted(frozenset(row.scopes.split()) | scopes))
+                        allowed = frozenset(row.resources.split()) | resources
+                        row.resources = " ".join(sorted(allowed))
                         row.granted_at = now
                 return
             except IntegrityError:

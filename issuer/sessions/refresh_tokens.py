@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, func, or_, select, update
 
-from issuer.errors import InvalidGrant, InvalidScope
+from issuer.errors import InvalidGrant, InvalidScope, InvalidTarget
 from issuer.store.db import session
 from issuer.store.models import RefreshTokenRow
 
@@ -52,6 +52,7 @@ class Refreshed:
     # The family's sign-in (None: the password grant, or a family from before 0008).
     auth_time: int | None = None
     sid: str | None = None
+    resource: str | None = None  # RFC 8707: the family's, every refresh's audience (0009)
 
 
 class RefreshTokens:
@@ -68,21 +69,30 @@ class RefreshTokens:
         now: float,
         auth_time: int | None = None,
         sid: str | None = None,
+        resource: str | None = None,
     ) -> str:
-        """The first token of a new family (a login), with the sign-in it came from."""
+        """The first token of a new family (a login), with the sign-in it came from and the
+        resource (RFC 8707) its tokens are for."""
         token = secrets.token_urlsafe(32)
         row = self._row(
             token, str(uuid.uuid4()), client_id, user_id, scopes, now, now + self.max_age
         )
-        row.auth_time, row.sid = auth_time, sid
+        row.auth_time, row.sid, row.resource = auth_time, sid, resource
         with session(self._engine) as db, db.begin():
             db.add(row)
         return token
 
     def rotate(
-        self, token: str, client_id: str, requested: frozenset[str] | None, now: float
+        self,
+        token: str,
+        client_id: str,
+        requested: frozenset[str] | None,
+        now: float,
+        resource: str | None = None,
     ) -> Refreshed:
-        """A new token for `token`, which is used up; InvalidGrant for anything else."""
+        """A new token for `token`, which is used up; InvalidGrant for anything else.
+        `resource`, the request's: none or the family's; another is InvalidTarget, and the
+        token stays unused (a refresh narrows to the family's resource only, RFC 8707 §2.2)."""
         key = token_hash(token)
         with session(self._engine) as db:
             row = db.get(RefreshTokenRow, key)
@@ -98,6 +108,8 @@ class RefreshTokens:
             if not requested <= granted:
                 raise InvalidScope("the requested scope exceeds the original grant")
             granted = requested
+        if resource is not None and resource != row.resource:
+            raise InvalidTarget("the resource is not the one this refresh token is for")
         new_token = secrets.token_urlsafe(32)
         with session(self._engine) as db, db.begin():
             claimed = db.execute(
@@ -120,6 +132,7 @@ class RefreshTokens:
                     row.family_expires_at,
                 )
                 successor.auth_time, successor.sid = row.auth_time, row.sid
+                successor.resource = row.resource
                 db.add(successor)
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             with session(self._engine) as db:
@@ -127,7 +140,7 @@ class RefreshTokens:
             if raced is not None:
                 self._reused(raced, now)
             raise InvalidGrant("the refresh token is invalid")
-        return Refreshed(row.user_id, granted, new_token, row.auth_time, row.sid)
+        return Refreshed(row.user_id, granted, new_token, row.auth_time, row.sid, row.resource)
 
     def _reused(self, row: RefreshTokenRow, now: float) -> None:
         if row.used_at is not None and now - row.used_at > RACE_WINDOW:

@@ -242,6 +242,8 @@ class ConsentRow(Base):
     client_id: Mapped[str] = mapped_column(String(150), primary_key=True)
     scopes: Mapped[str] = mapped_column(Text)  # space-separated, as in RFC 6749 §3.3
     granted_at: Mapped[float]
+    # The RFC 8707 resources (space-separated URIs) allowed with them (0009); '' for none.
+    resources: Mapped[str] = mapped_column(Text, server_default="")
 
 
 class SignInSessionClientRow(Base):

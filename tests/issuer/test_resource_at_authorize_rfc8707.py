@@ -5,6 +5,8 @@ invalid_target. Scopes are narrowed to the resource's before the consent page, w
 resource, and a consent to one resource is not one to another. On both stores, the clock
 injected."""
 
+import dataclasses
+import importlib
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,8 +16,11 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from fastapi import FastAPI
 
 from issuer.app import create_app
+from issuer.clients.resources import target
+from issuer.errors import InvalidTarget
 from issuer.services import IssuerServices
 from jwtkit.testing import FakeClock
 from tests.issuer.sign_in import (
@@ -56,7 +61,7 @@ def _add_client(services: IssuerServices, client_id: str, *, consent_required: b
 class World:
     client: httpx.AsyncClient  # the browser and the client's back channel, with cookies
     services: IssuerServices
-    transport: httpx.ASGITransport  # the same app, for Authlib's client
+    app: FastAPI  # the same app, for Authlib's client
 
 
 @pytest.fixture
@@ -74,12 +79,12 @@ async def issuer(tmp_path: Path, clock: FakeClock) -> AsyncIterator[World]:
         services.resources.add(HR, "hr", frozenset())
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as client:
-            yield World(client, services, transport)
+            yield World(client, services, app)
 
 
 def _query(resource: str | None = None, **overrides: str) -> dict[str, str]:
-    extra = {} if resource is None else {"resource": resource}
-    return params(client_id="agent", scope="openid profile email", **extra, **overrides)
+    values = {"client_id": "agent", "scope": "openid profile email", **overrides}
+    return params(**values, **({} if resource is None else {"resource": resource}))
 
 
 async def _code(client: httpx.AsyncClient, query: dict[str, str]) -> str:
@@ -177,7 +182,10 @@ async def test_rfc8707_2_1_one_resource_per_authorization_request(
     """§2.1 allows several resources, but a token here has one audience and the code one
     resource: two are invalid_target at the client's redirect URI, never an error page."""
     client = issuer.client
-    query = [*_query(MCP).items(), ("resource", OTHER)]
+    query: list[tuple[str, str | int | float | bool | None]] = [
+        *_query(MCP).items(),
+        ("resource", OTHER),
+    ]
     answer = returned(await client.get("/authorize", params=query))
     assert "invalid_target" == answer["error"]
     assert "one resource" in answer["error_description"]
@@ -241,13 +249,18 @@ async def test_rfc8707_authlib_client_sends_resource_at_both_ends(
     authorization URL and again in the token request, PKCE S256, a public client."""
     client = issuer.client
     AsyncOAuth2Client = authlib_oauth2_client("AsyncOAuth2Client")  # noqa: N806 (a class)
+    # Authlib's client is built on httpx or on httpx2 (as the mcp SDK's lock brings it): the
+    # ASGI transport of the same package.
+    http = importlib.import_module(
+        next(c for c in AsyncOAuth2Client.__mro__ if c.__name__ == "AsyncClient").__module__
+    )
     async with AsyncOAuth2Client(
         "agent",
         scope="profile",
         redirect_uri=REDIRECT,
         code_challenge_method="S256",
         token_endpoint_auth_method="none",
-        transport=issuer.transport,
+        transport=http.ASGITransport(app=issuer.app),
     ) as oauth:
         url, state = oauth.create_authorization_url(
             f"{ISSUER}/authorize", code_verifier=VERIFIER, resource=MCP
@@ -269,3 +282,21 @@ async def test_rfc8707_authlib_client_sends_resource_at_both_ends(
 
 def _listed_scopes(page: httpx.Response) -> tuple[str, ...]:
     return tuple(re.findall(r"<li><strong>([^<]+)</strong>", page.text))
+
+
+async def test_rfc8707_self_registered_client_may_ask_for_any_registered_resource(
+    issuer: World,
+) -> None:
+    """A self-registered client (RFC 7591, or a client ID metadata document) has no audiences
+    of its own: it may ask for any resource the operator registered (the user consents to it
+    by name), never for an unknown one; without `resource` its token is for ISSUER_AUDIENCE."""
+    registered = issuer.services.clients.get("third")
+    assert registered is not None
+    client = dataclasses.replace(registered, registration="dynamic", audiences=())
+    hr = issuer.services.resources.get(HR)
+    assert "hr" == target(hr, HR, client, "resource-api")
+    assert "resource-api" == target(None, None, client, "resource-api")
+    with pytest.raises(InvalidTarget):
+        target(None, "https://nowhere.example/", client, "resource-api")
+    with pytest.raises(InvalidTarget):  # the same client registered by the operator
+        target(hr, HR, dataclasses.replace(client, registration="cli"), "resource-api")

@@ -18,6 +18,8 @@ client ID metadata documents, and RFC 8707 `resource` at /authorize.
   (ISSUER_REGISTRATION_RATE_*), shared by every replica through the database.
 - authorization_codes.resource, refresh_tokens.resource: the RFC 8707 resource the
   authorization request named (NULL: none, as for every existing code and family).
+- consents.resources: the RFC 8707 resources (space-separated URIs) the user allowed the
+  client tokens for (D); '' for existing consents, which cover requests without one only.
 
 Revision ID: 0009
 Revises: 0008
@@ -77,9 +79,13 @@ def upgrade() -> None:
         table.add_column(sa.Column("resource", sa.Text(), nullable=True))
     with op.batch_alter_table("refresh_tokens") as table:
         table.add_column(sa.Column("resource", sa.Text(), nullable=True))
+    with op.batch_alter_table("consents") as table:
+        table.add_column(sa.Column("resources", sa.Text(), nullable=False, server_default=""))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("consents") as table:
+        table.drop_column("resources")
     with op.batch_alter_table("refresh_tokens") as table:
         table.drop_column("resource")
     with op.batch_alter_table("authorization_codes") as table:
