@@ -135,16 +135,17 @@ class IssuerSettings(HttpLimitSettings, EnvFileSettings, BaseSettings):
     # The window of ISSUER_THROTTLE_NETWORK_LIMIT.
     throttle_network_window: Seconds = 15 * 60
 
-    # RFC 7591 dynamic client registration at POST /register (docs/register-clients.md): off
-    # (no endpoint), token (an initial access token from `clients registration-token create`)
-    # or open (anyone; public code-flow clients only, which always ask for consent).
-    registration: Literal["off", "token", "open"] = "off"
-    # A dynamic registration that has not got a token this long after registering is deleted.
+    # RFC 7591 dynamic client registration. Only off for now: POST /register is not served
+    # yet, and a setting that cannot be honoured is refused at start rather than ignored.
+    # token (an initial access token) and open (anyone) come with the endpoint.
+    registration: Literal["off"] = "off"
+    # Not used until POST /register is served: a dynamic registration that has not got a
+    # token this long after registering is to be deleted.
     registration_unused_ttl: Seconds = 86400
-    # Registrations allowed per client address in ISSUER_REGISTRATION_RATE_WINDOW, past which
-    # POST /register answers 429 with Retry-After (issuer/clients/registration_throttle.py).
+    # Not used until POST /register is served: registrations to be allowed per client address
+    # in ISSUER_REGISTRATION_RATE_WINDOW (issuer/clients/registration_throttle.py).
     registration_rate_limit: int = Field(default=10, ge=1)
-    # The sliding window of ISSUER_REGISTRATION_RATE_LIMIT.
+    # Not used until POST /register is served: the window of ISSUER_REGISTRATION_RATE_LIMIT.
     registration_rate_window: Seconds = 3600
 
     # The lowest level of log lines written (JSON on stderr).
